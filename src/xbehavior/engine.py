@@ -1,0 +1,77 @@
+"""The engine boundary: every SQL step of the pipeline runs through this small interface.
+
+DuckDB is the default engine. The SQL of each step is defined once, in the stage that owns
+it, so that another engine (Apache Spark, for logs that outgrow one machine) can run the same
+steps by implementing these few methods.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+import pandas as pd
+
+
+class Engine(Protocol):
+    """What a stage may ask of an engine."""
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run a query and return its result as a pandas DataFrame (keep results small)."""
+
+    def execute(self, statement: str) -> None:
+        """Run a statement that creates or changes a table; returns nothing."""
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """Expose a pandas DataFrame as table `name` (replacing an earlier one)."""
+
+    def count(self, table: str) -> int:
+        """Number of rows of a table."""
+
+    def columns(self, table: str) -> list[str]:
+        """Column names of a table, in order."""
+
+    def to_parquet(self, table: str, path: Path) -> None:
+        """Write a table to a Parquet file."""
+
+
+class DuckDBEngine:
+    """DuckDB in-process engine (the default).
+
+    Parameters
+    ----------
+    threads:
+        Worker threads DuckDB may use; ``None`` lets DuckDB choose (all cores).
+    memory_limit:
+        DuckDB's memory cap such as ``"4GB"``; past it DuckDB spills to disk.
+    """
+
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
+        self.con = duckdb.connect(database=":memory:")
+        if threads is not None:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit is not None:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        # Timestamps are stored naive and mean UTC throughout xbehavior.
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def sql(self, query: str) -> pd.DataFrame:
+        return self.con.execute(query).df()
+
+    def execute(self, statement: str) -> None:
+        self.con.execute(statement)
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self.con.register(f"__df_{name}", frame)
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __df_{name}")
+        self.con.unregister(f"__df_{name}")
+
+    def count(self, table: str) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def columns(self, table: str) -> list[str]:
+        return [row[0] for row in self.con.execute(f"DESCRIBE {table}").fetchall()]
+
+    def to_parquet(self, table: str, path: Path) -> None:
+        self.con.execute(f"COPY {table} TO '{path}' (FORMAT PARQUET)")

@@ -1,0 +1,45 @@
+"""The canonical event schema every adapter produces (table ``events``).
+
+One row per event. ``ts`` is a naive TIMESTAMP meaning UTC. Optional columns are present and
+NULL when a source lacks them; analyses that need one check `has_values` and say they skip.
+"""
+
+from __future__ import annotations
+
+#: column -> DuckDB type, in table order
+EVENT_COLUMNS: dict[str, str] = {
+    "user_id": "VARCHAR",  # NULL: kept for aggregate analytics, excluded from per-user models
+    "session_id": "VARCHAR",
+    "ts": "TIMESTAMP",  # UTC
+    "event_type": "VARCHAR",  # one of EVENT_TYPES
+    "order_id": "VARCHAR",
+    "item_id": "VARCHAR",
+    "category": "VARCHAR",
+    "brand": "VARCHAR",
+    "price": "DOUBLE",
+    "quantity": "DOUBLE",
+    "revenue": "DOUBLE",  # price * quantity; negative for returns
+    "country": "VARCHAR",
+    "device": "VARCHAR",
+    "os": "VARCHAR",
+    "browser": "VARCHAR",
+    "coupon": "VARCHAR",
+}
+
+REQUIRED_COLUMNS = ("ts", "event_type")
+
+#: fixed event vocabulary; ``return`` nets a cancelled purchase
+EVENT_TYPES = ("view", "cart", "remove_from_cart", "checkout", "purchase", "return", "other")
+
+
+def select_canonical(source_exprs: dict[str, str], from_clause: str) -> str:
+    """SQL that projects a source onto the canonical columns.
+
+    ``source_exprs`` maps canonical column -> SQL expression over the source; missing
+    columns become typed NULLs so every adapter yields the same table shape.
+    """
+    parts = []
+    for column, sql_type in EVENT_COLUMNS.items():
+        expr = source_exprs.get(column, "NULL")
+        parts.append(f"CAST({expr} AS {sql_type}) AS {column}")
+    return "SELECT " + ",\n       ".join(parts) + f"\n{from_clause}"
