@@ -50,28 +50,29 @@ class DuckDBEngine:
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
         self.con = duckdb.connect(database=":memory:")
         if threads is not None:
-            self.con.execute(f"SET threads = {int(threads)}")
+            self.execute(f"SET threads = {int(threads)}")
         if memory_limit is not None:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+            self.execute(f"SET memory_limit = '{memory_limit}'")
         # Timestamps are stored naive and mean UTC throughout xbehavior.
-        self.con.execute("SET TimeZone = 'UTC'")
+        self.execute("SET TimeZone = 'UTC'")
 
     def sql(self, query: str) -> pd.DataFrame:
         return self.con.execute(query).df()
 
     def execute(self, statement: str) -> None:
-        self.con.execute(statement)
+        # DuckDB 2 refuses new work while a result is unread, so always drain it
+        self.con.execute(statement).fetchall()
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         self.con.register(f"__df_{name}", frame)
-        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __df_{name}")
+        self.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __df_{name}")
         self.con.unregister(f"__df_{name}")
 
     def count(self, table: str) -> int:
-        return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
     def columns(self, table: str) -> list[str]:
         return [row[0] for row in self.con.execute(f"DESCRIBE {table}").fetchall()]
 
     def to_parquet(self, table: str, path: Path) -> None:
-        self.con.execute(f"COPY {table} TO '{path}' (FORMAT PARQUET)")
+        self.execute(f"COPY {table} TO '{path}' (FORMAT PARQUET)")

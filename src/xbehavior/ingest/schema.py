@@ -28,6 +28,27 @@ EVENT_COLUMNS: dict[str, str] = {
 
 REQUIRED_COLUMNS = ("ts", "event_type")
 
+#: the session-table form (table ``sessions``): one row per session, column -> DuckDB type.
+#: Built from events by ``xbehavior.features.sessions`` or read directly from a pre-aggregated
+#: source (Online Shoppers), which leaves unknown columns NULL and may add its own columns.
+SESSION_COLUMNS: dict[str, str] = {
+    "user_id": "VARCHAR",
+    "session_id": "VARCHAR",  # source id when present, else '<user_id>#<n>' (n from 1)
+    "start_ts": "TIMESTAMP",  # UTC
+    "end_ts": "TIMESTAMP",  # UTC
+    "n_events": "INTEGER",
+    "n_views": "INTEGER",
+    "n_carts": "INTEGER",
+    "n_purchases": "INTEGER",
+    "revenue": "DOUBLE",  # purchases minus returns
+    "country": "VARCHAR",  # first non-NULL value in time order (same for device, os, browser)
+    "device": "VARCHAR",
+    "os": "VARCHAR",
+    "browser": "VARCHAR",
+    "converted": "BOOLEAN",  # the session has a purchase
+    "cart_abandoned": "BOOLEAN",  # has a cart event and no purchase; NULL if no cart
+}
+
 #: fixed event vocabulary; ``return`` nets a cancelled purchase
 EVENT_TYPES = ("view", "cart", "remove_from_cart", "checkout", "purchase", "return", "other")
 

@@ -1,0 +1,73 @@
+"""The ``xbehavior`` command line. Errors of the user's making print one line, no traceback."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from xbehavior.errors import XBehaviorError
+from xbehavior.ingest.cli import ingest_app
+
+app = typer.Typer(
+    name="xbehavior",
+    help="Cross-national e-commerce behaviour analytics: models, segments, insights, report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(ingest_app, name="ingest")
+console = Console(stderr=True)
+
+
+def fail(err: Exception) -> None:
+    """Print a user error as one line and exit 2."""
+    console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    dataset: Annotated[str, typer.Option(help="bundled dataset: online_retail or dunnhumby")] = (
+        "online_retail"
+    ),
+    input: Annotated[Path | None, typer.Option(
+        "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder [default: runs/<time>]")] = None,
+    seed: Annotated[int, typer.Option(help="seed for every random choice")] = 0,
+    horizon_days: Annotated[int | None, typer.Option(
+        help="label: purchase within this many days [default: 90, dunnhumby 28]")] = None,
+    max_epochs: Annotated[int, typer.Option(help="epoch cap (early stopping on val)")] = 100,
+    models: Annotated[str, typer.Option(
+        help="comma-separated sequence models")] = "rnn,lstm,xlstm_paper,xlstm",
+    threads: Annotated[int | None, typer.Option(help="CPU threads [default: all]")] = None,
+) -> None:
+    """Run the whole pipeline (ingest -> models -> segments -> insights -> report)."""
+    from xbehavior.config import make_config
+    from xbehavior.jobs.main import run_main
+
+    try:
+        cfg = make_config(
+            dataset=dataset, input=input, out=out, seed=seed, horizon_days=horizon_days,
+            max_epochs=max_epochs, threads=threads,
+            sequence_models=tuple(m.strip() for m in models.split(",") if m.strip()),
+        )
+        folder = run_main(cfg, console)
+    except XBehaviorError as err:
+        fail(err)
+    console.print(f"[green]done:[/] {folder / 'report.html'}  (metrics.json, scores.parquet, "
+                  "audience.csv, models/)")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    try:
+        app()
+    except XBehaviorError as err:
+        console.print(f"error: {err}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

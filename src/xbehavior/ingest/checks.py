@@ -1,0 +1,109 @@
+"""Validation rules for ingest: each rule is a tiny named check with an error code.
+
+A fatal rule raises :class:`~xbehavior.errors.DataError` with one line naming the file, the
+(1-based, header not counted) data row, the column, the value and the fix::
+
+    [IN004 bad_timestamp] shop.csv: row 3, column 'when': '2024-13-01' is not a timestamp
+    (format '%Y-%m-%d %H:%M:%S'); fix: correct the value or set ts_format in the mapping
+
+Row-level problems that are not fatal are not raised here: they are dropped and counted by
+reason (``DROP_REASONS``) or kept and flagged (``FLAGS``) by :mod:`xbehavior.ingest.core`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from xbehavior.errors import DataError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validation rule: stable error ``code`` and short ``name`` shown in the message."""
+
+    code: str
+    name: str
+    fix: str
+
+    def fail(self, source: Path | str, detail: str, fix: str | None = None) -> DataError:
+        """The one-line error for this rule (returned, so callers write ``raise rule.fail``)."""
+        return DataError(f"[{self.code} {self.name}] {source}: {detail}; fix: {fix or self.fix}")
+
+
+MISSING_FILE = Rule("IN001", "missing_file", "check the path")
+EMPTY_INPUT = Rule("IN002", "empty_input", "give a file with a header and at least one data row")
+MISSING_COLUMN = Rule(
+    "IN003", "missing_column", "rename the column or map it (--map canonical=source)"
+)
+BAD_TIMESTAMP = Rule(
+    "IN004", "bad_timestamp", "correct the value or set the timestamp format (--ts-format)"
+)
+MIXED_TIMEZONES = Rule(
+    "IN005", "mixed_timezones",
+    "give every timestamp an explicit offset, or none and set --timezone",
+)
+BAD_NUMBER = Rule("IN006", "bad_number", "correct or remove the value (numbers use '.' decimals)")
+ABSURD_PRICE = Rule(
+    "IN007", "absurd_price", "correct the value or raise max_price in the mapping"
+)
+UNKNOWN_EVENT = Rule(
+    "IN008", "unknown_event",
+    "map them with --event SOURCE=TYPE (or 'events:' in the mapping file; TYPE 'drop' "
+    "discards them)",
+)
+UNSUPPORTED_FILE = Rule(
+    "IN009", "unsupported_file", "give a .csv, .csv.gz, .tsv, .parquet or .parquet.gz file"
+)
+
+RULES = (
+    MISSING_FILE, EMPTY_INPUT, MISSING_COLUMN, BAD_TIMESTAMP, MIXED_TIMEZONES, BAD_NUMBER,
+    ABSURD_PRICE, UNKNOWN_EVENT, UNSUPPORTED_FILE,
+)
+
+#: non-fatal row-level reasons: dropped and counted (first matching reason wins)
+DROP_REASONS = {
+    "missing_timestamp": "timestamp cell empty",
+    "negative_price": "price below zero",
+    "event_excluded": "source event mapped to 'drop'",
+    "duplicate": "exact repeat of an earlier event (all canonical columns equal)",
+}
+
+#: kept but flagged (counted in DataQuality.notes)
+FLAGS = {"no_user_id": "user id empty: kept for aggregate analytics, excluded per user"}
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` (case-insensitive), else ``''``."""
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+
+
+def check_file(path: Path) -> None:
+    """IN001: the input file exists."""
+    if not path.exists():
+        raise MISSING_FILE.fail(path, "file not found")
+
+
+def check_columns(path: Path, needed: dict[str, str], present: list[str]) -> None:
+    """IN003: every needed source column is present.
+
+    ``needed`` maps source column -> what it is used for (e.g. ``'ts'``), for the message.
+    """
+    for column, use in needed.items():
+        if column not in present:
+            hint = did_you_mean(column, present)
+            raise MISSING_COLUMN.fail(
+                path,
+                f"column {column!r} (for {use}) not found{hint}; "
+                f"columns are {', '.join(present)}",
+            )
+
+
+def check_not_empty(path: Path, rows: int) -> None:
+    """IN002: at least one data row."""
+    if rows == 0:
+        raise EMPTY_INPUT.fail(path, "no data rows")

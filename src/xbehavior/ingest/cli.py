@@ -1,0 +1,135 @@
+"""``xbehavior ingest``: load a bundled dataset or your own log, print the data-quality summary.
+
+The lead mounts ``ingest_app`` as ``xbehavior ingest``; it runs standalone too
+(``python -m xbehavior.ingest.cli --help``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from xbehavior.engine import DuckDBEngine
+from xbehavior.errors import ConfigError, XBehaviorError
+from xbehavior.ingest import ADAPTERS, ingest_dataset
+from xbehavior.ingest.generic import MAPPING_KEYS, ingest_file, load_mapping, validate_mapping
+from xbehavior.ingest.quality import DataQuality
+
+MAPPING_HELP = """Load a shop's event log into the canonical events table.
+
+\b
+Map your columns to the canonical ones (canonical=source), e.g. for a file with columns
+Shopper, Visit, When, Action, SKU, Amount:
+  xbehavior ingest file shop.csv --map user_id=Shopper --map session_id=Visit \\
+      --map ts=When --map event_type=Action --map item_id=SKU --map price=Amount \\
+      --ts-format "%d/%m/%Y %H:%M:%S" --timezone Europe/Warsaw \\
+      --event product_view=view --event add_to_basket=cart --event order=purchase
+or put the same in a YAML file (see examples/rees46_mapping.yaml):
+  xbehavior ingest file examples/rees46_renamed.csv --mapping examples/rees46_mapping.yaml
+\b
+Canonical columns: user_id session_id ts event_type order_id item_id category brand price
+quantity revenue country device os browser coupon (only ts and an event are required; a
+column already named canonically needs no mapping).
+Event types: view cart remove_from_cart checkout purchase return other (map to 'drop' to
+discard). Timestamps: ISO 8601 by default (an offset such as +02:00 or ' UTC' is honoured),
+--ts-format takes strptime codes or epoch / epoch_ms; --timezone is the clock of values
+without an offset; everything is stored as UTC.
+"""
+
+ingest_app = typer.Typer(name="ingest", help=MAPPING_HELP, no_args_is_help=True)
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ConfigError(f"{option} {item!r}: write it as KEY=VALUE, e.g. {option} ts=When")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _report(quality: DataQuality, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(quality.to_dict(), indent=2))
+        return
+    typer.echo(f"source      {quality.source}")
+    typer.echo(f"rows read   {quality.rows_read:,}")
+    typer.echo(f"rows kept   {quality.rows_kept:,}")
+    for reason, n in sorted(quality.dropped.items()):
+        typer.echo(f"  dropped   {reason:<20} {n:,}")
+    for flag, n in sorted(quality.notes.items()):
+        typer.echo(f"  flagged   {flag:<20} {n:,}")
+
+
+def _finish(engine: DuckDBEngine, quality: DataQuality, table: str, out: Path | None,
+            as_json: bool) -> None:
+    _report(quality, as_json)
+    if out is not None:
+        engine.to_parquet(table, out)
+        typer.echo(f"wrote {table} to {out}")
+
+
+def _run(fn: Any) -> None:
+    try:
+        fn()
+    except XBehaviorError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+@ingest_app.command("dataset")
+def dataset_cmd(
+    name: Annotated[str, typer.Argument(help=f"one of: {', '.join(sorted(ADAPTERS))}")],
+    input_path: Annotated[Path | None, typer.Option("--input", help="file of that layout")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the table to this Parquet file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Ingest a bundled real dataset (or a file with the same layout)."""
+
+    def go() -> None:
+        engine = DuckDBEngine()
+        quality = ingest_dataset(engine, name, input_path)
+        table = "sessions" if name == "online_shoppers" else "events"
+        _finish(engine, quality, table, out, as_json)
+
+    _run(go)
+
+
+@ingest_app.command("file")
+def file_cmd(
+    path: Annotated[Path, typer.Argument(help="CSV / TSV / Parquet, optionally .gz")],
+    mapping: Annotated[Path | None, typer.Option(help="YAML mapping file")] = None,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="canonical=source column, repeatable (overrides the file)")] = None,
+    event: Annotated[list[str] | None, typer.Option(
+        help="source_event=type, repeatable (type may be 'drop')")] = None,
+    ts_format: Annotated[str | None, typer.Option(help="strptime format, epoch, epoch_ms")] = None,
+    timezone: Annotated[str | None, typer.Option(help="zone of offset-less times")] = None,
+    default_event: Annotated[str | None, typer.Option(
+        help="event type when there is no event column (e.g. purchase)")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write events to this Parquet file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Ingest your own log through a column mapping (flags override the mapping file)."""
+
+    def go() -> None:
+        spec: dict[str, Any] = load_mapping(mapping) if mapping else {}
+        spec["columns"] = {**spec.get("columns", {}), **_pairs(map_, "--map")}
+        spec["events"] = {**spec.get("events", {}), **_pairs(event, "--event")}
+        flags = {"ts_format": ts_format, "timezone": timezone,
+                 "default_event": default_event, "delimiter": delimiter}
+        spec.update({k: v for k, v in flags.items() if v is not None and k in MAPPING_KEYS})
+        engine = DuckDBEngine()
+        quality = ingest_file(engine, path, validate_mapping(spec, "--map/--event flags"))
+        _finish(engine, quality, "events", out, as_json)
+
+    _run(go)
+
+
+if __name__ == "__main__":
+    ingest_app()

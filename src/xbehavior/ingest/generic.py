@@ -1,0 +1,123 @@
+"""The generic adapter: any CSV / Parquet (optionally gzipped) log, through a column mapping.
+
+A mapping says which source column holds each canonical column, how to read timestamps and
+what the shop's event names mean. Written as YAML (see ``examples/rees46_mapping.yaml``)::
+
+    columns:            # canonical column: source column
+      user_id: shopper
+      ts: event_timestamp
+      event_type: action
+      price: unit_price
+    ts_format: "%d/%m/%Y %H:%M:%S"   # strptime; 'epoch' / 'epoch_ms'; omit for ISO 8601
+    timezone: Europe/Warsaw          # zone of timestamps without an offset; stored as UTC
+    events:             # source event name: view|cart|remove_from_cart|checkout|purchase|
+      add_to_basket: cart            #                    return|other|drop
+    default_event: purchase          # when there is no event column (order-line exports)
+    delimiter: ";"
+    max_price: 1000000
+
+A canonical column that is not mapped but exists in the file under its canonical name is used
+as is, so a file already in canonical form needs no mapping at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from xbehavior.engine import Engine
+from xbehavior.errors import ConfigError
+from xbehavior.ingest.checks import check_columns, did_you_mean
+from xbehavior.ingest.core import SourceSpec, load_events, read_relation
+from xbehavior.ingest.quality import DataQuality
+from xbehavior.ingest.schema import EVENT_COLUMNS, EVENT_TYPES
+
+MAPPING_KEYS = (
+    "columns", "ts_format", "timezone", "events", "default_event", "delimiter", "max_price",
+)
+_NUMERIC = ("price", "quantity", "revenue")
+
+
+def _unknown_key(key: str, allowed: tuple[str, ...] | list[str], where: str) -> ConfigError:
+    return ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, allowed)}; "
+                       f"allowed: {', '.join(allowed)}")
+
+
+def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[str, Any]:
+    """Check a mapping dict's keys, canonical columns and event targets; return it normalised."""
+    for key in mapping:
+        if key not in MAPPING_KEYS:
+            raise _unknown_key(key, MAPPING_KEYS, where)
+    columns = {str(k): str(v) for k, v in (mapping.get("columns") or {}).items()}
+    for key in columns:
+        if key not in EVENT_COLUMNS:
+            raise _unknown_key(key, list(EVENT_COLUMNS), f"{where} columns")
+    events = {str(k): str(v) for k, v in (mapping.get("events") or {}).items()}
+    targets = (*EVENT_TYPES, "drop")
+    for src, dst in events.items():
+        if dst not in targets:
+            raise ConfigError(f"{where} events: {src!r} -> {dst!r} is not an event type"
+                              f"{did_you_mean(dst, targets)}; use one of {', '.join(targets)}")
+    default = mapping.get("default_event")
+    if default is not None and default not in EVENT_TYPES:
+        raise ConfigError(f"{where}: default_event {default!r} is not an event type"
+                          f"{did_you_mean(str(default), EVENT_TYPES)}")
+    return {**mapping, "columns": columns, "events": events}
+
+
+def load_mapping(path: Path) -> dict[str, Any]:
+    """Read and validate a YAML mapping file."""
+    if not path.exists():
+        raise ConfigError(f"{path}: mapping file not found; check the --mapping path")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a mapping file holds 'key: value' lines (see --help)")
+    return validate_mapping(data, str(path))
+
+
+def _ident(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def spec_from_mapping(path: Path, mapping: dict[str, Any], present: list[str],
+                      relation: str) -> SourceSpec:
+    """Turn a validated mapping into a SourceSpec over ``relation`` (columns ``present``)."""
+    columns = dict(mapping["columns"])
+    for canonical in EVENT_COLUMNS:  # canonical names present in the file map to themselves
+        if canonical not in columns and canonical in present:
+            columns[canonical] = canonical
+    if "ts" not in columns:
+        hint = did_you_mean("ts", present) or did_you_mean("timestamp", present)
+        raise ConfigError(f"{path}: no timestamp column mapped{hint}; pass --map ts=COLUMN "
+                          "or 'columns: {ts: COLUMN}' in the mapping file")
+    check_columns(path, {src: canonical for canonical, src in columns.items()}, present)
+    exprs = {
+        c: f"TRY_CAST({_ident(src)} AS DOUBLE)" if c in _NUMERIC and c != "price"
+        else _ident(src)
+        for c, src in columns.items() if c not in ("ts", "event_type")
+    }
+    event_col = columns.get("event_type")
+    return SourceSpec(
+        path=path, relation=relation, ts_expr=_ident(columns["ts"]), exprs=exprs,
+        event_expr=_ident(event_col) if event_col else None,
+        default_event=mapping.get("default_event"), event_map=mapping["events"],
+        ts_format=mapping.get("ts_format"), timezone=mapping.get("timezone") or "UTC",
+        max_price=float(mapping.get("max_price") or 1e6), columns=columns,
+    )
+
+
+def ingest_file(engine: Engine, path: Path, mapping: dict[str, Any] | None = None,
+                table: str = "events") -> DataQuality:
+    """Ingest any event log at ``path`` into canonical ``table`` through ``mapping``.
+
+    ``mapping`` is a dict of the YAML form above (``None``: the file is already canonical).
+    Returns the DataQuality record; raises DataError / ConfigError with a one-line message.
+    """
+    path = Path(path)
+    mapping = validate_mapping(mapping or {}, "mapping")
+    relation = read_relation(path, mapping.get("delimiter"))
+    present = [str(c) for c in engine.sql(f"DESCRIBE SELECT * FROM {relation}").iloc[:, 0]]
+    spec = spec_from_mapping(path, mapping, present, relation)
+    return load_events(engine, spec, table)

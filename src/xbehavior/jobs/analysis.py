@@ -1,0 +1,117 @@
+"""The main job's analysis steps: segmentation and conversion insights on held-out users.
+
+Segments and insights are drawn from the test cut-off: one row per customer active before
+it, features from history only, outcome = purchase within the horizon after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from xbehavior.config import RunConfig
+from xbehavior.engine import Engine
+from xbehavior.features import TABULAR_FEATURES
+from xbehavior.features.monthly import monthly_user_features
+from xbehavior.insights.findings import Finding, make_findings
+from xbehavior.insights.stats import rate_table
+from xbehavior.insights.targeting import gain_table, targeting_table
+from xbehavior.jobs.data_prep import PreparedData
+from xbehavior.jobs.modelling import ModelResult
+from xbehavior.segments.config import SegmentConfig
+from xbehavior.segments.segment import SegmentationResult, monthly_metrics, segment_users
+
+
+@dataclass
+class Analysis:
+    """Tables the report and exports show."""
+
+    users: pd.DataFrame  # test customers: user_id, country, label, scores, segments
+    segmentation: SegmentationResult
+    monthly: pd.DataFrame
+    by_country: pd.DataFrame
+    by_segment: pd.DataFrame
+    gains: pd.DataFrame
+    targeting: pd.DataFrame
+    findings: list[Finding]
+    best_model: str
+
+
+def test_users(data: PreparedData, results: list[ModelResult]) -> pd.DataFrame:
+    """One row per test example with each model's score (column ``score_<model>``)."""
+    test = data.examples[data.split("test")].reset_index(drop=True)
+    users = test[["user_id", "cutoff", "country", "label", *TABULAR_FEATURES]].copy()
+    for r in results:
+        users[f"score_{r.name}"] = r.test_proba
+    return users
+
+
+def segment(
+    engine: Engine, data: PreparedData, users: pd.DataFrame, results: list[ModelResult],
+    cfg: RunConfig,
+) -> tuple[SegmentationResult, pd.DataFrame]:
+    """Cluster test customers on behaviour features and on each sequence model's embedding."""
+    seg_cfg = SegmentConfig(n_clusters=cfg.n_clusters, seed=cfg.seed)
+    test_seq = data.sequences.subset(data.split("test"))
+    embeddings = {r.name: r.fitted.embed(test_seq) for r in results if r.kind == "sequence"}
+    features = users.set_index("user_id")[TABULAR_FEATURES]
+    result = segment_users(
+        features, embeddings, features["orders_per_month"], seg_cfg,
+        converted=users.set_index("user_id")["label"].astype(bool),
+        country=users.set_index("user_id")["country"],
+    )
+    months = monthly_user_features(engine, _first_full_month(engine), n_months=6)
+    monthly = monthly_metrics(months, seg_cfg, {
+        m: f["orders"] for m, f in months.items()  # purchases in that month = per month rate
+    })
+    return result, monthly
+
+
+def _first_full_month(engine: Engine) -> pd.Timestamp:
+    """The first calendar month after the log's first month (its first month may be partial)."""
+    first = pd.Timestamp(engine.sql("SELECT min(ts) AS t FROM orders")["t"].iloc[0])
+    return first.to_period("M").to_timestamp() + pd.DateOffset(months=1)
+
+
+def analyse(
+    engine: Engine, data: PreparedData, results: list[ModelResult], cfg: RunConfig
+) -> Analysis:
+    users = test_users(data, results)
+    segmentation, monthly = segment(engine, data, users, results, cfg)
+    main_algo = _main_segmentation(segmentation)
+    users["segment"] = segmentation.labels[main_algo].reindex(users["user_id"]).to_numpy()
+    users["segment"] = main_algo + " #" + users["segment"].astype("string")
+    best = max(
+        (r for r in results if r.kind in ("tabular", "sequence") and r.name != "base_rate"),
+        key=lambda r: r.metrics["roc_auc"],
+    )
+    users["score"] = users[f"score_{best.name}"]
+    users["converted"] = users["label"].astype(bool)
+    by_country = rate_table(users, "country", "converted", min_count=20)
+    by_segment = rate_table(users, "segment", "converted", min_count=20)
+    gains = gain_table(users["label"].to_numpy(), users["score"].to_numpy())
+    targeting = targeting_table(users, "score", ("segment", "country"), 0.10, "label")
+    what = f"Repurchase within {data.plan.horizon_days} days"
+    findings = make_findings({
+        "country": (by_country, "country", what),
+        "segment": (by_segment, "segment", what),
+    })
+    return Analysis(users, segmentation, monthly, by_country, by_segment, gains, targeting,
+                    findings, best.name)
+
+
+def _main_segmentation(result: SegmentationResult) -> str:
+    """The segmentation shown per user: the best shared-space silhouette among K-means runs."""
+    kmeans = result.metrics[result.metrics["algorithm"].str.contains("kmeans")]
+    ranked = kmeans.dropna(subset=["silhouette_shared"])
+    if ranked.empty:
+        return "kmeans"
+    return str(ranked.sort_values("silhouette_shared", ascending=False)["algorithm"].iloc[0])
+
+
+def decile(scores: pd.Series) -> pd.Series:
+    """Score decile, 1 = the highest-scored tenth."""
+    ranks = scores.rank(method="first", ascending=False)
+    return (np.ceil(10 * ranks / len(scores))).astype(int)

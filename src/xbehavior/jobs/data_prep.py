@@ -1,0 +1,78 @@
+"""The main job's data steps: ingest -> orders -> cut-offs -> examples and sequences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from xbehavior.config import RunConfig
+from xbehavior.engine import Engine
+from xbehavior.errors import DataError
+from xbehavior.features import (
+    TABULAR_FEATURES,
+    CutoffPlan,
+    SequenceData,
+    build_examples,
+    build_orders,
+    build_sequences,
+    plan_cutoffs,
+)
+from xbehavior.ingest import DataQuality, ingest_dataset
+
+#: datasets the repurchase job runs on, with their default label horizon (days)
+REPURCHASE_DATASETS = {"online_retail": 90, "dunnhumby": 28}
+
+
+@dataclass
+class PreparedData:
+    """Everything the model and analysis steps read."""
+
+    quality: DataQuality
+    plan: CutoffPlan
+    examples: pd.DataFrame  # one row per (user_id, cutoff): split, label, features, country
+    sequences: SequenceData  # rows aligned with ``examples``
+    tabular: pd.DataFrame  # TABULAR_FEATURES + country one-hot, rows aligned with ``examples``
+
+    def split(self, name: str) -> np.ndarray:
+        return (self.examples["split"] == name).to_numpy()
+
+
+def horizon_for(cfg: RunConfig) -> int:
+    return cfg.horizon_days or REPURCHASE_DATASETS[cfg.dataset]
+
+
+def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
+    """Ingest the dataset and build labelled examples with no look-ahead."""
+    if cfg.dataset not in REPURCHASE_DATASETS:
+        known = ", ".join(REPURCHASE_DATASETS)
+        raise DataError(
+            f"dataset {cfg.dataset!r} has no repeat purchases per customer, which "
+            f"'xbehavior run' predicts; choose --dataset {known} (other datasets: "
+            "'xbehavior ingest' and the analyses)"
+        )
+    quality = ingest_dataset(engine, cfg.dataset, cfg.input)
+    build_orders(engine)
+    span = engine.sql("SELECT min(ts) AS first, max(ts) AS last FROM orders").iloc[0]
+    plan = plan_cutoffs(
+        pd.Timestamp(span["first"]), pd.Timestamp(span["last"]), horizon_for(cfg),
+        cfg.n_train_cutoffs, cfg.cutoff_step_days,
+    )
+    examples = build_examples(engine, plan)
+    for split in ("train", "val", "test"):
+        labels = examples.loc[examples["split"] == split, "label"]
+        if labels.nunique() < 2:
+            raise DataError(
+                f"the {split} split has {len(labels)} customers and only one outcome; "
+                "the log is too small or too short for this horizon (lower --horizon-days)"
+            )
+    sequences = build_sequences(engine, examples, cfg.max_len, cfg.top_countries)
+    tabular = pd.concat(
+        [
+            examples[TABULAR_FEATURES].reset_index(drop=True),
+            pd.DataFrame(sequences.context, columns=sequences.context_names),
+        ],
+        axis=1,
+    )
+    return PreparedData(quality, plan, examples.reset_index(drop=True), sequences, tabular)

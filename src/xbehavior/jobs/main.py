@@ -1,0 +1,176 @@
+"""``xbehavior run``: the whole pipeline on one dataset, from raw log to report.
+
+Writes into the output folder (each file atomically):
+  report.html      self-contained report
+  metrics.json     test metrics per model, clustering metrics, data quality, split sizes
+  scores.parquet   per test customer: scores of every model, segment labels, outcome
+  audience.csv     marketing export: user, country, segment, score, decile, action
+  models/<name>/   sequence models (safetensors + config.json)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from xbehavior import __version__
+from xbehavior.atomic import write_text, write_with
+from xbehavior.config import RunConfig
+from xbehavior.engine import DuckDBEngine
+from xbehavior.jobs.analysis import Analysis, analyse, decile
+from xbehavior.jobs.data_prep import PreparedData, horizon_for, prepare
+from xbehavior.jobs.modelling import (
+    ModelResult,
+    metrics_table,
+    train_sequence_models,
+    train_tabular_models,
+)
+from xbehavior.jobs.report_sections import build_report
+from xbehavior.models.train import EpochLog
+
+
+def default_out_dir() -> Path:
+    return Path("runs") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def run_main(cfg: RunConfig, console: Console | None = None) -> Path:
+    """Run the main job; return the output folder."""
+    console = console or Console(stderr=True)
+    out = Path(cfg.out) if cfg.out else default_out_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    started = time.perf_counter()
+    engine = DuckDBEngine(threads=cfg.threads)
+    columns = (TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.fields[info]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        step = progress.add_task("ingest + features", total=1, info="")
+        data = prepare(engine, cfg)
+        progress.update(step, advance=1, info=_data_info(data))
+        step = progress.add_task("tabular baselines", total=1, info="")
+        results = train_tabular_models(data, cfg)
+        progress.update(step, advance=1, info=_best_info(results))
+        results += train_sequence_models(data, cfg, out / "models", _epoch_bars(progress))
+        step = progress.add_task("segments + insights", total=1, info="")
+        analysis = analyse(engine, data, results, cfg)
+        progress.update(step, advance=1, info=f"{len(analysis.findings)} findings")
+        step = progress.add_task("report", total=1, info="")
+        _write_outputs(out, cfg, data, results, analysis, time.perf_counter() - started)
+        progress.update(step, advance=1, info=str(out / "report.html"))
+    return out
+
+
+def _data_info(data: PreparedData) -> str:
+    sizes = data.examples["split"].value_counts()
+    return f"train {sizes.get('train', 0)} / val {sizes.get('val', 0)} / test {sizes.get('test', 0)}"
+
+
+def _best_info(results: list[ModelResult]) -> str:
+    best = max(results, key=lambda r: r.metrics["roc_auc"] if not math.isnan(
+        r.metrics["roc_auc"]) else -1)
+    return f"best {best.name} ROC-AUC {best.metrics['roc_auc']:.3f}"
+
+
+def _epoch_bars(progress: Progress) -> Callable[[str, int], Callable[[EpochLog], None]]:
+    def start(name: str, max_epochs: int) -> Callable[[EpochLog], None]:
+        task = progress.add_task(f"train {name}", total=max_epochs, info="")
+
+        def on_epoch(log: EpochLog) -> None:
+            progress.update(task, completed=log.epoch, info=f"epoch {log.epoch} val loss "
+                            f"{log.val_loss:.4f}")
+
+        return on_epoch
+
+    return start
+
+
+def _write_outputs(
+    out: Path, cfg: RunConfig, data: PreparedData, results: list[ModelResult],
+    analysis: Analysis, seconds: float,
+) -> None:
+    metrics = _metrics_json(cfg, data, results, analysis, seconds)
+    write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=_json_default))
+    scores = analysis.users.copy()
+    for algo in analysis.segmentation.labels.columns:
+        scores[f"cluster_{algo}"] = (
+            analysis.segmentation.labels[algo].reindex(scores["user_id"]).to_numpy()
+        )
+    write_with(out / "scores.parquet", lambda p: scores.to_parquet(p, index=False))
+    write_with(out / "audience.csv", lambda p: audience(analysis).to_csv(p, index=False))
+    build_report(out / "report.html", cfg, data, results, analysis, metrics)
+
+
+def audience(analysis: Analysis) -> pd.DataFrame:
+    """A file a marketing tool can import: one row per customer, with a suggested action."""
+    users = analysis.users
+    frame = pd.DataFrame({
+        "user_id": users["user_id"].astype(str),
+        "country": users["country"].fillna("Unknown"),
+        "segment": users["segment"],
+        "purchase_probability": users["score"].round(4),
+        "score_decile": decile(users["score"]),
+    })
+    frame["suggested_action"] = frame["score_decile"].map(_action)
+    return frame.sort_values("purchase_probability", ascending=False, kind="mergesort")
+
+
+def _action(score_decile: int) -> str:
+    if score_decile <= 3:
+        return "likely buyer: cross-sell, no discount needed"
+    if score_decile <= 7:
+        return "persuadable: reminder or time-limited offer"
+    return "lapsing: win-back campaign or suppress"
+
+
+def _metrics_json(
+    cfg: RunConfig, data: PreparedData, results: list[ModelResult], analysis: Analysis,
+    seconds: float,
+) -> dict[str, object]:
+    split_sizes = data.examples.groupby("split")["label"].agg(["size", "mean"])
+    return {
+        "xbehavior_version": __version__,
+        "dataset": cfg.dataset,
+        "task": f"purchase again within {horizon_for(cfg)} days of a cut-off",
+        "config": json.loads(cfg.model_dump_json()),
+        "data_quality": data.quality.to_dict(),
+        "cutoffs": {
+            "train": [str(c.date()) for c in data.plan.train],
+            "val": str(data.plan.val.date()),
+            "test": str(data.plan.test.date()),
+            "horizon_days": data.plan.horizon_days,
+        },
+        "splits": {
+            split: {"n": int(row["size"]), "base_rate": float(row["mean"])}
+            for split, row in split_sizes.iterrows()
+        },
+        "test_metrics": {r.name: r.metrics | {"train_seconds": r.train_seconds,
+                                              "epochs": r.epochs} for r in results},
+        "best_model": analysis.best_model,
+        "clustering": analysis.segmentation.metrics.to_dict(orient="records"),
+        "clustering_monthly": analysis.monthly.to_dict(orient="records"),
+        "findings": [f.text for f in analysis.findings],
+        "seconds": seconds,
+    }
+
+
+def _json_default(value: object) -> object:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return str(value)
+    if value is pd.NA:
+        return None
+    return str(value)
+
+
+__all__ = ["metrics_table", "run_main"]

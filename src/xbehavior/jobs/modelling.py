@@ -1,0 +1,96 @@
+"""The main job's model step: every model on the same split, scored on the same test set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xbehavior.config import RunConfig
+from xbehavior.jobs.data_prep import PreparedData
+from xbehavior.models.io import save_sequence_model
+from xbehavior.models.metrics import binary_metrics
+from xbehavior.models.tabular import fit_tabular
+from xbehavior.models.train import EpochLog, TrainConfig, fit_sequence_model
+
+
+@dataclass
+class ModelResult:
+    """One fitted model's held-out predictions and test metrics."""
+
+    name: str
+    kind: str  # "tabular" | "sequence"
+    fitted: Any
+    val_proba: np.ndarray
+    test_proba: np.ndarray
+    metrics: dict[str, float]
+    train_seconds: float
+    epochs: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def train_tabular_models(data: PreparedData, cfg: RunConfig) -> list[ModelResult]:
+    """Base rate, logistic regression and LightGBM on the aggregated per-example features."""
+    import time
+
+    X, y = data.tabular, data.examples["label"].to_numpy()
+    tr, va, te = data.split("train"), data.split("val"), data.split("test")
+    results = []
+    for name in cfg.tabular_models:
+        start = time.perf_counter()
+        fitted = fit_tabular(name, X[tr], y[tr], X[va], y[va], seed=cfg.seed,
+                             num_threads=cfg.threads or 2)
+        seconds = time.perf_counter() - start
+        p_val, p_test = fitted.predict_proba(X[va]), fitted.predict_proba(X[te])
+        results.append(ModelResult(
+            name, "tabular", fitted, p_val, p_test,
+            binary_metrics(y[te], p_test, fitted.threshold_), seconds,
+        ))
+    return results
+
+
+def train_sequence_models(
+    data: PreparedData,
+    cfg: RunConfig,
+    model_dir: Path,
+    on_start: Callable[[str, int], Callable[[EpochLog], None]] | None = None,
+) -> list[ModelResult]:
+    """Each sequence model under one protocol (Adam, lr, batch, early stopping on val)."""
+    seqs = data.sequences
+    train, val, test = (seqs.subset(data.split(s)) for s in ("train", "val", "test"))
+    results = []
+    for name in cfg.sequence_models:
+        tcfg = TrainConfig(
+            model={"hidden": cfg.hidden_size}, lr=cfg.learning_rate,
+            batch_size=cfg.batch_size, max_epochs=cfg.max_epochs, patience=cfg.patience,
+            seed=cfg.seed, num_threads=cfg.threads,
+        )
+        callback = on_start(name, cfg.max_epochs) if on_start else None
+        fitted = fit_sequence_model(name, train, val, tcfg, on_epoch=callback)
+        save_sequence_model(fitted, model_dir / name)
+        p_test = fitted.predict_proba(test)
+        results.append(ModelResult(
+            name, "sequence", fitted, fitted.predict_proba(val), p_test,
+            binary_metrics(test.y, p_test, fitted.threshold_), fitted.train_seconds,
+            epochs=len(fitted.history),
+        ))
+    return results
+
+
+def metrics_table(results: list[ModelResult]) -> pd.DataFrame:
+    """Model x metric on the test set, best ROC-AUC first; base rate in every row."""
+    rows = []
+    for r in results:
+        m = r.metrics
+        rows.append({
+            "model": r.name, "kind": r.kind, "roc_auc": m["roc_auc"], "pr_auc": m["pr_auc"],
+            "f1": m["f1"], "accuracy": m["accuracy"], "brier": m["brier"],
+            "log_loss": m["log_loss"], "base_rate": m["base_rate"], "n_test": m["n"],
+            "threshold": m["threshold"], "epochs": r.epochs, "train_seconds": r.train_seconds,
+        })
+    table = pd.DataFrame(rows)
+    return table.sort_values("roc_auc", ascending=False, kind="mergesort").reset_index(drop=True)
