@@ -1,0 +1,47 @@
+"""``xbehavior analyze DATASET``: every analysis the dataset supports, in one HTML report.
+
+The lead mounts ``analyze_app`` as ``xbehavior analyze`` (``app.add_typer(analyze_app,
+name="analyze")``); the command is the app's callback, so it runs the same mounted or
+standalone (``python -m xbehavior.jobs.analytics_cli --help``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xbehavior.errors import XBehaviorError
+from xbehavior.jobs.analytics import DATASETS, run_analytics
+
+analyze_app = typer.Typer(name="analyze", add_completion=False,
+                          pretty_exceptions_enable=False)
+
+
+@analyze_app.callback(invoke_without_command=True)
+def analyze(
+    dataset: Annotated[str, typer.Argument(help=f"one of: {', '.join(DATASETS)}")],
+    out: Annotated[Path | None, typer.Option(
+        help="output folder [default: runs/analyze-<dataset>-<time>]")] = None,
+    input: Annotated[Path | None, typer.Option(
+        "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
+    seed: Annotated[int, typer.Option(help="seed recorded with the run")] = 0,
+) -> None:
+    """Run every analysis DATASET has the columns for; list the others with the reason.
+
+    Writes OUT/report.html (findings first, skipped analyses last) and OUT/analytics.json.
+    """
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder = out or Path("runs") / f"analyze-{dataset}-{stamp}"
+    try:
+        written = run_analytics(dataset, folder, input, seed)
+    except XBehaviorError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"wrote {written / 'report.html'} and {written / 'analytics.json'}")
+
+
+if __name__ == "__main__":
+    analyze_app()

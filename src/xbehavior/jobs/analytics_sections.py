@@ -1,0 +1,416 @@
+"""The catalogue behind ``xbehavior analyze``: every analysis, what it needs, how it runs.
+
+Each ``Analysis`` has a ``check`` returning the one-line reason to skip it (None when the data
+has what it needs) and a ``run`` that calls the headless ``xbehavior.insights`` functions and
+returns tables (shown and exported), rate tables (read by the findings) and plotly figures.
+The same catalogue runs on every dataset, so an analysis runs wherever its columns exist and
+is listed as skipped, with its reason, everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from xbehavior.insights import plots
+from xbehavior.insights.acquisition import lead_conversion, leads_with_outcome
+from xbehavior.insights.browsing import browsing_summary, category_mix
+from xbehavior.insights.cohorts import repeat_purchase_rate, retention_matrix, retention_wide
+from xbehavior.insights.coupons import redeemer_comparison, redemption_rates
+from xbehavior.insights.descriptive import (
+    DEFAULT_PRICE_EDGES,
+    average_order_value,
+    cart_abandonment,
+    conversion_by,
+    conversion_by_sessions,
+    price_bands,
+    visit_frequency,
+)
+from xbehavior.insights.funnels import MODES, funnel
+from xbehavior.insights.returns import return_rate
+from xbehavior.insights.stats import add_rates
+
+FUNNEL_STEPS = ("view", "cart", "checkout", "purchase")
+FUNNEL_WINDOW = "1D"
+#: conversion breakdowns of event logs (unit = session); derived ones come from ts / price
+EVENT_PROPERTIES = ("country", "device", "os", "browser", "category", "brand", "price_band",
+                    "hour", "day_type", "month")
+#: Online Shoppers session-table columns (as ingested) for conversion breakdowns
+SESSION_PROPERTIES = ("visitor_type", "month", "weekend", "region", "browser", "os",
+                      "traffic_type")
+MODEL_REASON = ("needs a fitted model's scores (gain/lift, targeting table, abandoner "
+                "propensity, feature importance): `xbehavior run` computes them")
+
+Check = Callable[["AnalyticsData"], str | None]
+
+
+@dataclass
+class AnalyticsData:
+    """What an analysis may read: canonical events (session_id filled by sessionisation) or a
+    one-row-per-session table; ``bundled`` is False when the log came from ``--input``."""
+
+    dataset: str
+    events: pd.DataFrame | None = None
+    sessions: pd.DataFrame | None = None
+    bundled: bool = True
+
+
+@dataclass
+class Result:
+    """Output of one analysis: tables by name, rate tables for findings, figures, notes."""
+
+    tables: dict[str, pd.DataFrame]
+    rates: dict[str, tuple[pd.DataFrame, str, str]] = field(default_factory=dict)
+    figures: list[object] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # overall tables carry the pooling key "_all"; show it as a plain "group" column
+        self.tables = {k: t.rename(columns={"_all": "group"}) for k, t in self.tables.items()}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis: ``name`` (as listed when skipped), report ``group``, check and run."""
+
+    name: str
+    group: str
+    check: Check
+    run: Callable[[AnalyticsData], Result]
+
+
+# ---------------------------------------------------------------- checks (reason or None)
+def _first(*checks: Check) -> Check:
+    """A check that returns the first reason any of ``checks`` gives."""
+
+    def check(d: AnalyticsData) -> str | None:
+        return next((r for c in checks if (r := c(d)) is not None), None)
+
+    return check
+
+
+def event_log(d: AnalyticsData) -> str | None:
+    if d.events is not None:
+        return None
+    if d.dataset == "olist":
+        return "olist is a lead -> closed-deal table, not an event log"
+    return f"{d.dataset} is a session table (one row per session), not an event log"
+
+
+def session_table(d: AnalyticsData) -> str | None:
+    if d.sessions is not None:
+        return None
+    return ("needs a one-row-per-session table with an outcome (online_shoppers); event logs "
+            "get 'conversion by <property>' instead")
+
+
+def has_event(*types: str) -> Check:
+    def check(d: AnalyticsData) -> str | None:
+        present = set(d.events["event_type"].dropna().unique())
+        if present & set(types):
+            return None
+        return f"no {' / '.join(types)} event in the log (event types: {sorted(present)})"
+
+    return _first(event_log, check)
+
+
+def conversion_defined(d: AnalyticsData) -> str | None:
+    present = set(d.events["event_type"].dropna().unique())
+    if "purchase" not in present:
+        return "no purchase event in the log, so nothing converts"
+    if not present & {"view", "cart", "checkout"}:
+        return ("only purchases/returns are logged (order lines), so every session converts; "
+                "see repeat purchase instead")
+    return None
+
+
+def derived_values(events: pd.DataFrame, column: str) -> pd.Series:
+    """Values of a canonical or derived (hour, day_type, month, price_band) column."""
+    ts = pd.to_datetime(events["ts"])
+    derived = {
+        "hour": lambda: ts.dt.hour,
+        "day_type": lambda: (ts.dt.dayofweek >= 5).map({True: "weekend", False: "weekday"}),
+        "month": lambda: ts.dt.strftime("%Y-%m"),
+        "price_band": lambda: price_bands(events["price"], DEFAULT_PRICE_EDGES),
+    }
+    return derived[column]() if column in derived else events[column]
+
+
+def varies(column: str, table: str = "events") -> Check:
+    """The column has >= 2 distinct non-null values (else nothing to compare)."""
+
+    def check(d: AnalyticsData) -> str | None:
+        frame = d.events if table == "events" else d.sessions
+        if column == "hour" and (pd.to_datetime(frame["ts"]).dt.normalize() == frame["ts"]).all():
+            return "timestamps carry no time of day, so there is no hour"
+        values = derived_values(frame, column) if table == "events" else frame[column]
+        distinct = values.dropna().unique()
+        if len(distinct) == 0:
+            return f"`{column}` is NULL in every row"
+        if len(distinct) == 1:
+            return f"`{column}` has a single value ({distinct[0]}), nothing to compare"
+        return None
+
+    return _first(event_log if table == "events" else session_table, check)
+
+
+def identified_buyers(d: AnalyticsData) -> str | None:
+    buys = d.events[d.events["event_type"] == "purchase"]
+    if buys.empty:
+        return "no purchase event in the log"
+    if buys["user_id"].isna().all():
+        return "no purchase carries a user id"
+    return None
+
+
+def min_span(days: float, what: str) -> Check:
+    def check(d: AnalyticsData) -> str | None:
+        ts = pd.to_datetime(d.events["ts"])
+        span = (ts.max() - ts.min()) / pd.Timedelta(days=1)
+        if span >= days:
+            return None
+        shown = f"{span * 24:.1f} hours" if span < 2 else f"{span:.1f} days"
+        return f"the log spans {shown}; {what} needs at least {days:g} days"
+
+    return check
+
+
+def purchase_months(n: int) -> Check:
+    def check(d: AnalyticsData) -> str | None:
+        ev = d.events
+        buys = ev[(ev["event_type"] == "purchase") & ev["user_id"].notna()]
+        months = pd.to_datetime(buys["ts"]).dt.to_period("M").nunique()
+        return None if months >= n else (
+            f"identified purchases span {months} calendar month(s); cohorts need >= {n}")
+
+    return _first(event_log, identified_buyers, check)
+
+
+def has_users(d: AnalyticsData) -> str | None:
+    if d.events["user_id"].isna().all():
+        return "no user ids, so visits cannot be tied to people"
+    return None
+
+
+def has_orders(d: AnalyticsData) -> str | None:
+    buys = d.events[d.events["event_type"] == "purchase"]
+    if buys.empty:
+        return "no purchase event in the log"
+    if buys["order_id"].isna().all():
+        return "purchases carry no order id, so orders cannot be formed"
+    return None
+
+
+def funnel_steps(d: AnalyticsData) -> list[str]:
+    present = set(d.events["event_type"].dropna().unique())
+    return [s for s in FUNNEL_STEPS if s in present]
+
+
+def funnel_ok(d: AnalyticsData) -> str | None:
+    steps = funnel_steps(d)
+    if len(steps) >= 2:
+        return None
+    return f"a funnel needs >= 2 of {'/'.join(FUNNEL_STEPS)} event types; the log has {steps}"
+
+
+def dataset_is(name: str, what: str) -> Check:
+    def check(d: AnalyticsData) -> str | None:
+        return None if d.dataset == name else f"{what} exist only for the {name} dataset"
+
+    return check
+
+
+def never(reason: str) -> Check:
+    return lambda d: reason
+
+
+def not_here(d: AnalyticsData) -> Result:
+    """Run of an analysis whose check always skips it (it lives in another command)."""
+    raise AssertionError("this analysis is always skipped here")
+
+
+# ---------------------------------------------------------------- runners
+def _rate_result(name: str, table: pd.DataFrame, key: str, what: str) -> Result:
+    """A rate table shown, exported, drawn, and offered to the findings."""
+    figure = plots.rate_bars(table, key, f"{what} by {key}")
+    return Result({name: table}, {name: (table, key, what)}, [figure])
+
+
+def _conversion(prop: str) -> Analysis:
+    def run(d: AnalyticsData) -> Result:
+        table = conversion_by(d.events, prop, unit="session", min_count=30)
+        return _rate_result(f"conversion_by_{prop}", table, prop, "Session conversion")
+
+    check = _first(event_log, conversion_defined, varies(prop))
+    return Analysis(f"conversion by {prop}", "Conversion by property", check, run)
+
+
+def _session_conversion(prop: str) -> Analysis:
+    def run(d: AnalyticsData) -> Result:
+        table = conversion_by_sessions(d.sessions, prop, label="converted", min_count=30)
+        return _rate_result(f"session_conversion_by_{prop}", table, prop, "Session conversion")
+
+    return Analysis(f"session conversion by {prop}", "Session conversion",
+                    varies(prop, "sessions"), run)
+
+
+def _page_value_leak(d: AnalyticsData) -> Result:
+    s = d.sessions.assign(
+        page_value_band=(d.sessions["page_value"] > 0).map({True: "> 0", False: "0"}))
+    table = conversion_by_sessions(s, "page_value_band", label="converted", min_count=1)
+    note = ("PageValues leaks the label: Google Analytics gives a page a value from the "
+            "transactions that followed it, so sessions that bought carry it. The table shows "
+            "it, and no model should use it.")
+    return Result({"conversion_by_page_value": table}, notes=[note])
+
+
+def _overall_table(flag: pd.Series) -> pd.DataFrame:
+    frame = pd.DataFrame({"group": ["all"], "n": [len(flag)], "converters": [int(flag.sum())]})
+    return add_rates(frame)
+
+
+def _repeat(by: str | None) -> Analysis:
+    def run(d: AnalyticsData) -> Result:
+        table = repeat_purchase_rate(d.events, by=by, min_count=30)
+        if by is None:
+            return Result({"repeat_purchase": table})
+        return _rate_result(f"repeat_purchase_by_{by}", table, by, "Repeat purchase (customers)")
+
+    checks = [event_log, identified_buyers, min_span(28, "repeat purchase")]
+    name = "repeat purchase" + (f" by {by}" if by else "")
+    return Analysis(name, "Repeat purchase", _first(*checks, *([varies(by)] if by else [])), run)
+
+
+def _aov(by: str | None) -> Analysis:
+    def run(d: AnalyticsData) -> Result:
+        return Result({f"aov{'_by_' + by if by else ''}": average_order_value(d.events, by, 30)})
+
+    checks = [event_log, has_orders, *([varies(by)] if by else [])]
+    name = "average order value" + (f" by {by}" if by else "")
+    return Analysis(name, "Average order value", _first(*checks), run)
+
+
+def _returns(by: str, unit: str) -> Analysis:
+    def run(d: AnalyticsData) -> Result:
+        table = return_rate(d.events, by=by, unit=unit, min_count=30)
+        return _rate_result(f"return_rate_by_{by}", table, by, f"Return rate ({unit}s)")
+
+    check = _first(has_event("return"), varies(by))
+    return Analysis(f"return rate by {by}", "Returns (cancellations)", check, run)
+
+
+def _cohorts(d: AnalyticsData) -> Result:
+    matrix = retention_matrix(d.events, "month", max_offset=12)
+    wide = retention_wide(matrix).rename(columns=lambda k: f"month+{k}")
+    sizes = matrix.drop_duplicates("cohort").set_index("cohort")["cohort_size"]
+    wide.insert(0, "cohort_size", sizes)
+    figure = plots.retention_heatmap(retention_wide(matrix), "Monthly retention of buyers")
+    return Result({"retention": wide.reset_index(), "retention_long": matrix}, figures=[figure])
+
+
+def _visits(by: str | None) -> Analysis:
+    def run(d: AnalyticsData) -> Result:
+        table = visit_frequency(d.events, "week", by=by, min_count=30)
+        return Result({f"visit_frequency{'_by_' + by if by else ''}": table})
+
+    checks = [event_log, has_users, min_span(7, "visit frequency per week")]
+    name = "visit frequency" + (f" by {by}" if by else "")
+    return Analysis(name, "Visit frequency", _first(*checks, *([varies(by)] if by else [])), run)
+
+
+def _funnel(by: str | None) -> Analysis:
+    def run(d: AnalyticsData) -> Result:
+        unit = "session" if d.events["user_id"].isna().all() else "user"
+        steps = funnel_steps(d)
+        parts = [funnel(d.events, steps, FUNNEL_WINDOW, mode, unit, by=by).assign(mode=mode)
+                 for mode in MODES]
+        table = pd.concat(parts, ignore_index=True)
+        note = (f"Funnel {' -> '.join(steps)} per {unit}, window {FUNNEL_WINDOW} from the "
+                "first step, in three modes (ordered / strict / any_order; docs/ANALYTICS.md).")
+        figure = plots.funnel_figure(table[table["mode"] == "ordered"], by)
+        return Result({f"funnel{'_by_' + by if by else ''}": table}, figures=[figure],
+                      notes=[note])
+
+    checks = [event_log, funnel_ok, *([varies(by)] if by else [])]
+    return Analysis("funnel" + (f" by {by}" if by else ""), "Funnels", _first(*checks), run)
+
+
+def _abandonment(d: AnalyticsData) -> Result:
+    table = cart_abandonment(d.events, unit="session")
+    return Result({"cart_abandonment": table})
+
+
+def _browsing(by: str | None) -> Analysis:
+    def run(d: AnalyticsData) -> Result:
+        return Result({f"browsing{'_by_' + by if by else ''}": browsing_summary(d.events, by)})
+
+    checks = [has_event("view"), *([varies(by)] if by else [])]
+    return Analysis("browsing" + (f" by {by}" if by else ""), "Browsing", _first(*checks), run)
+
+
+def _category_mix(d: AnalyticsData) -> Result:
+    return Result({"category_mix_by_country": category_mix(d.events, "country")})
+
+
+def _coupon_rates(by: str) -> Callable[[AnalyticsData], Result]:
+    def run(d: AnalyticsData) -> Result:
+        table = redemption_rates(by)
+        if by == "campaign_id":
+            return Result({"redemption_by_campaign": table})
+        return _rate_result("redemption_by_campaign_type", table, by, "Coupon redemption")
+
+    return run
+
+
+def _redeemers(d: AnalyticsData) -> Result:
+    comparison = redeemer_comparison()
+    return Result({"redeemers_vs_matched": comparison.summary.drop(columns="caveat")},
+                  notes=[f"Caveat: {comparison.caveat}"])
+
+
+def _leads(by: str | None) -> Callable[[AnalyticsData], Result]:
+    def run(d: AnalyticsData) -> Result:
+        if by is None:
+            leads = leads_with_outcome()
+            table = _overall_table(leads["converted"])
+            table["median_days_to_close"] = leads["days_to_close"].median()
+            return Result({"lead_conversion": table})
+        table = lead_conversion(by, min_count=50)
+        return _rate_result(f"lead_conversion_by_{by}", table, by, "Lead-to-deal conversion")
+
+    return run
+
+
+def catalogue() -> list[Analysis]:
+    """Every analysis ``xbehavior analyze`` knows, in report order."""
+    coupons = dataset_is("dunnhumby", "coupon and campaign tables")
+    olist = dataset_is("olist", "marketing lead and closed-deal tables")
+    return [
+        *[_conversion(p) for p in EVENT_PROPERTIES],
+        *[_session_conversion(p) for p in SESSION_PROPERTIES],
+        Analysis("page value vs conversion", "Session conversion",
+                 _first(session_table, varies("page_value", "sessions")), _page_value_leak),
+        _funnel(None), _funnel("country"),
+        Analysis("cart abandonment", "Cart abandonment", has_event("cart"), _abandonment),
+        _repeat(None), _repeat("country"),
+        _aov(None), _aov("country"),
+        _returns("country", "order"), _returns("price_band", "line"),
+        Analysis("cohort retention", "Cohorts and retention", purchase_months(2), _cohorts),
+        _visits(None), _visits("country"),
+        _browsing(None), _browsing("country"),
+        Analysis("category mix by country", "Browsing",
+                 _first(varies("country"), varies("category")), _category_mix),
+        Analysis("coupon redemption by campaign type", "Coupons and campaigns", coupons,
+                 _coupon_rates("campaign_type")),
+        Analysis("coupon redemption by campaign", "Coupons and campaigns", coupons,
+                 _coupon_rates("campaign_id")),
+        Analysis("redeemers vs matched non-redeemers", "Coupons and campaigns", coupons,
+                 _redeemers),
+        Analysis("lead conversion", "Acquisition funnel", olist, _leads(None)),
+        Analysis("lead conversion by origin", "Acquisition funnel", olist, _leads("origin")),
+        Analysis("lead conversion by landing page", "Acquisition funnel", olist,
+                 _leads("landing_page_id")),
+        Analysis("model-based targeting", "Targeting", never(MODEL_REASON), not_here),
+    ]

@@ -1,0 +1,91 @@
+"""`xbehavior run` end to end on a small real slice of Online Retail, and its bad-input errors."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from xbehavior.cli import app
+from xbehavior.datasets import load_online_retail
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def retail_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """All lines of 900 randomly chosen real customers (seeded), plus anonymous lines."""
+    raw = load_online_retail()
+    customers = raw["CustomerID"].dropna().unique()
+    chosen = np.random.default_rng(7).choice(customers, size=900, replace=False)
+    subset = raw[raw["CustomerID"].isin(chosen)]
+    path = tmp_path_factory.mktemp("retail") / "slice.parquet"
+    subset.to_parquet(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_dir(retail_slice: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "out"
+    result = runner.invoke(app, [
+        "run", "--input", str(retail_slice), "--out", str(out), "--max-epochs", "3",
+        "--models", "lstm,xlstm_paper", "--threads", "2",
+    ])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_outputs_exist(run_dir: Path) -> None:
+    for name in ("report.html", "metrics.json", "scores.parquet", "audience.csv",
+                 "models/lstm/model.safetensors", "models/xlstm_paper/config.json"):
+        assert (run_dir / name).is_file(), name
+    html = (run_dir / "report.html").read_text()
+    assert "Findings" in html and "Test metrics" in html
+    assert "<script src=\"http" not in html  # self-contained: plotly.js is inlined
+
+
+def test_metrics_on_the_same_test_set_and_above_chance(run_dir: Path) -> None:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    test = metrics["test_metrics"]
+    assert {"lightgbm", "logreg", "base_rate", "lstm", "xlstm_paper"} <= set(test)
+    sizes = {m["n"] for m in test.values()}
+    assert sizes == {metrics["splits"]["test"]["n"]}  # one test set for every model
+    for name in ("lightgbm", "lstm", "xlstm_paper"):
+        assert test[name]["roc_auc"] > 0.6, (name, test[name]["roc_auc"])
+        assert test[name]["pr_auc"] > test[name]["base_rate"]
+    quality = metrics["data_quality"]
+    assert quality["rows_kept"] + quality["rows_dropped"] == quality["rows_read"]
+    algos = {row["algorithm"] for row in metrics["clustering"]}
+    assert {"kmeans", "dbscan", "agglomerative", "xlstm_paper+kmeans"} <= algos
+
+
+def test_scores_and_audience(run_dir: Path) -> None:
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    assert scores["user_id"].is_unique
+    assert {"score_lstm", "score_xlstm_paper", "score_lightgbm", "segment"} <= set(scores)
+    audience = pd.read_csv(run_dir / "audience.csv")
+    assert len(audience) == len(scores)
+    assert audience["score_decile"].between(1, 10).all()
+
+
+def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--input", str(tmp_path / "nope.parquet"),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "file not found" in result.output and "Traceback" not in result.output
+
+
+def test_wrong_columns_is_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"Invoice": ["1"], "When": ["2011-01-01 10:00:00"]}).to_csv(bad, index=False)
+    result = runner.invoke(app, ["run", "--input", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "missing column(s)" in result.output and "Traceback" not in result.output
+
+
+def test_unknown_model_suggests_the_name(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--models", "lsmt", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "did you mean 'lstm'" in result.output
