@@ -21,6 +21,7 @@ from xbehavior.insights.targeting import gain_table, targeting_table
 from xbehavior.jobs.data_prep import PreparedData
 from xbehavior.jobs.modelling import ModelResult
 from xbehavior.segments.config import SegmentConfig
+from xbehavior.segments.rules import rule_based_segments
 from xbehavior.segments.segment import SegmentationResult, monthly_metrics, segment_users
 
 
@@ -31,8 +32,8 @@ class Analysis:
     users: pd.DataFrame  # test customers: user_id, country, label, scores, segments
     segmentation: SegmentationResult
     monthly: pd.DataFrame
-    by_country: pd.DataFrame
-    by_segment: pd.DataFrame
+    rates: dict[str, pd.DataFrame]  # property -> repurchase rate table (RATE_KEYS)
+    order_returns: pd.DataFrame  # cancellation share of orders by country
     gains: pd.DataFrame
     targeting: pd.DataFrame
     findings: list[Finding]
@@ -89,17 +90,46 @@ def analyse(
     )
     users["score"] = users[f"score_{best.name}"]
     users["converted"] = users["label"].astype(bool)
-    by_country = rate_table(users, "country", "converted", min_count=20)
-    by_segment = rate_table(users, "segment", "converted", min_count=20)
+    users = add_bands(users, segmentation)
+    rates = {key: rate_table(users, key, "converted", min_count=20) for key in RATE_KEYS}
     gains = gain_table(users["label"].to_numpy(), users["score"].to_numpy())
     targeting = targeting_table(users, "score", ("segment", "country"), 0.10, "label")
     what = f"Repurchase within {data.plan.horizon_days} days"
-    findings = make_findings({
-        "country": (by_country, "country", what),
-        "segment": (by_segment, "segment", what),
-    })
-    return Analysis(users, segmentation, monthly, by_country, by_segment, gains, targeting,
+    tables = {key: (table, key, what) for key, table in rates.items()}
+    returns = order_return_rates(engine, data.plan.test)
+    tables["order_country"] = (returns, "country", "Share of orders cancelled")
+    findings = make_findings(tables)
+    return Analysis(users, segmentation, monthly, rates, returns, gains, targeting,
                     findings, best.name)
+
+
+#: customer properties whose repurchase rates the report tabulates
+RATE_KEYS = ("country", "segment", "paper_segment", "orders_before", "days_since_last_order",
+             "returned_before")
+
+
+def add_bands(users: pd.DataFrame, segmentation: SegmentationResult) -> pd.DataFrame:
+    """Readable bands of history features, for rate tables (history only: no leakage)."""
+    out = users.copy()
+    out["orders_before"] = pd.cut(
+        out["frequency"], [0, 1, 3, 9, np.inf], labels=["1", "2-3", "4-9", "10+"]
+    ).astype("string")
+    out["days_since_last_order"] = pd.cut(
+        out["recency_days"], [-np.inf, 30, 90, 180, np.inf],
+        labels=["<30", "30-90", "90-180", ">180"],
+    ).astype("string")
+    out["returned_before"] = np.where(out["n_returns"] > 0, "yes", "no")
+    rules = rule_based_segments(out["orders_per_month"], SegmentConfig().rule_thresholds)
+    out["paper_segment"] = rules.to_numpy()
+    return out
+
+
+def order_return_rates(engine: Engine, before: pd.Timestamp) -> pd.DataFrame:
+    """Share of a country's orders that are cancellations, over the history before ``before``."""
+    orders = engine.sql(
+        f"SELECT country, is_return FROM orders WHERE ts < TIMESTAMP '{before}'"
+    )
+    return rate_table(orders, "country", "is_return", min_count=100)
 
 
 def _main_segmentation(result: SegmentationResult) -> str:

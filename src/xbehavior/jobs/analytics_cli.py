@@ -1,8 +1,10 @@
 """``xbehavior analyze DATASET``: every analysis the dataset supports, in one HTML report.
 
-The lead mounts ``analyze_app`` as ``xbehavior analyze`` (``app.add_typer(analyze_app,
-name="analyze")``); the command is the app's callback, so it runs the same mounted or
-standalone (``python -m xbehavior.jobs.analytics_cli --help``).
+``analyze_app`` holds the one command; standalone it runs directly
+(``python -m xbehavior.jobs.analytics_cli olist``). Mount it on the main app as
+``app.command("analyze")(analyze)``: ``app.add_typer(analyze_app, name="analyze")`` would make
+a group and need ``xbehavior analyze analyze`` (Typer 0.29), and a group callback cannot take
+the positional DATASET before a subcommand.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ analyze_app = typer.Typer(name="analyze", add_completion=False,
                           pretty_exceptions_enable=False)
 
 
-@analyze_app.callback(invoke_without_command=True)
+@analyze_app.command("analyze")
 def analyze(
     dataset: Annotated[str, typer.Argument(help=f"one of: {', '.join(DATASETS)}")],
     out: Annotated[Path | None, typer.Option(

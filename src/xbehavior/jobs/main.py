@@ -72,7 +72,7 @@ def run_main(cfg: RunConfig, console: Console | None = None) -> Path:
 
 def _data_info(data: PreparedData) -> str:
     sizes = data.examples["split"].value_counts()
-    return f"train {sizes.get('train', 0)} / val {sizes.get('val', 0)} / test {sizes.get('test', 0)}"
+    return " / ".join(f"{split} {sizes.get(split, 0)}" for split in ("train", "val", "test"))
 
 
 def _best_info(results: list[ModelResult]) -> str:

@@ -130,11 +130,13 @@ def _targeting_section(analysis: Analysis) -> Section:
             "10% (relative), an assumption to replace with your A/B-test result.",
         ],
         tables=[
-            ("Repurchase by country", analysis.by_country),
-            ("Repurchase by segment", analysis.by_segment),
+            *[(f"Repurchase by {key.replace('_', ' ')}", table)
+              for key, table in analysis.rates.items()],
+            ("Share of orders cancelled, by country (history before the test cut-off)",
+             analysis.order_returns),
             ("Cumulative gain and lift by score decile", analysis.gains),
             ("Targeting: segment x country", analysis.targeting),
         ],
-        figures=[rate_bars(analysis.by_country, "country", "Repurchase rate by country"),
+        figures=[rate_bars(analysis.rates["country"], "country", "Repurchase rate by country"),
                  gain_figure(analysis.gains)],
     )

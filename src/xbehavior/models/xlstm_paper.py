@@ -78,8 +78,9 @@ def _scan_forward(pre: torch.Tensor, u: torch.Tensor, p: torch.Tensor | None, n_
         c = torch.addcmul(sg[:, n_cell:c2] * c, sg[:, :n_cell], z)  # f ⊙ c + i ⊙ z
         k = torch.tanh(c if p is None else c @ p.t())
         h = sg[:, c3:] * k
+        sg[:, c2:c3] = z  # keep activated gates [i, f, z, o] for the backward
         hs.append(h)
-        gs.append(torch.cat([sg[:, :c2], z, sg[:, c3:]], 1))
+        gs.append(sg)
         cs.append(c)
         ks.append(k)
     return torch.stack(hs, 1), torch.stack(gs, 1), torch.stack(cs, 1), torch.stack(ks, 1)
@@ -88,24 +89,27 @@ def _scan_forward(pre: torch.Tensor, u: torch.Tensor, p: torch.Tensor | None, n_
 def _scan_backward(dh_all: torch.Tensor, u: torch.Tensor, p: torch.Tensor | None,
                    h_all: torch.Tensor, gates: torch.Tensor, c_all: torch.Tensor,
                    k_all: torch.Tensor, n_cell: int):
-    """Backprop through time by hand -> (d pre (B,T,3C+H), d u (3C+H,H), d p (H,C) or None)."""
+    """Backprop through time by hand -> (d pre (B,T,3C+H), d u (3C+H,H), d p (H,C) or None).
+
+    Every local derivative that does not depend on the incoming gradient is computed for all
+    steps at once before the loop, leaving ~8 small ops per step inside it."""
     b, t_len, hid = h_all.shape[0], h_all.shape[1], h_all.shape[2]
-    c2, c3 = 2 * n_cell, 3 * n_cell
+    i, f, z, o = gates.split([n_cell, n_cell, n_cell, hid], dim=2)  # (B, T, ·) each
+    c_prev = torch.cat([c_all.new_zeros(b, 1, n_cell), c_all[:, :-1]], 1)
+    dh_to_du = o * (1 - k_all * k_all)  # h = o ⊙ tanh(u), u = P c
+    dc_to_dg = torch.stack([z * i * (1 - i), c_prev * f * (1 - f), i * (1 - z * z)], 2)
+    dh_to_do = k_all * o * (1 - o)  # (B, T, H)
     dh_rec = dh_all.new_zeros(b, hid)
-    dc_next = dh_all.new_zeros(b, n_cell)
+    dc = dh_all.new_zeros(b, n_cell)
     dgs, dus = [], []
     for s in range(t_len):
         t = t_len - 1 - s
         dh = dh_all[:, t] + dh_rec
-        g = gates[:, t]
-        i, f, z, o = g[:, :n_cell], g[:, n_cell:c2], g[:, c2:c3], g[:, c3:]
-        k = k_all[:, t]
-        du = dh * o * (1 - k * k)  # through h = o ⊙ tanh(P c)
-        dc = dc_next + (du if p is None else du @ p)
-        c_prev = c_all[:, t - 1] if t > 0 else torch.zeros_like(dc)
-        dg = torch.cat([dc * z * i * (1 - i), dc * c_prev * f * (1 - f),
-                        dc * i * (1 - z * z), dh * k * o * (1 - o)], 1)
-        dc_next = dc * f
+        du = dh * dh_to_du[:, t]
+        dc = dc * f[:, t + 1] if t + 1 < t_len else dc  # carried through c_{t+1} = f c_t + …
+        dc = dc + (du if p is None else du @ p)
+        dg_c = (dc.unsqueeze(1) * dc_to_dg[:, t]).reshape(b, 3 * n_cell)  # i, f, z rows
+        dg = torch.cat([dg_c, dh * dh_to_do[:, t]], 1)  # (B, 3C+H)
         dh_rec = dg @ u
         dgs.append(dg)
         dus.append(du)
