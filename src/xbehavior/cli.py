@@ -61,6 +61,32 @@ def run(
                   "audience.csv, models/)")
 
 
+@app.command()
+def score(
+    run_dir: Annotated[Path, typer.Argument(help="folder written by 'xbehavior run'")],
+    model: Annotated[str, typer.Option(help="saved sequence model to apply")] = "xlstm_paper",
+    input: Annotated[Path | None, typer.Option(
+        "--input", help="log to score (same layout as the run's dataset) [default: bundled]")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="score as of this date, YYYY-MM-DD [default: the day after the log ends]")] = None,
+    out: Annotated[Path, typer.Option(help="output Parquet file")] = Path("scores.parquet"),
+) -> None:
+    """Apply a saved model to a log: purchase probability per customer, as of a date."""
+    import pandas as pd
+
+    from xbehavior.jobs.score import score_customers
+
+    try:
+        when = pd.Timestamp(as_of) if as_of else None
+    except ValueError:
+        fail(XBehaviorError(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD"))
+    try:
+        scores = score_customers(run_dir, model, out, input, when)
+    except XBehaviorError as err:
+        fail(err)
+    console.print(f"[green]scored[/] {len(scores):,} customers -> {out}")
+
+
 def main() -> None:  # pragma: no cover - console entry
     try:
         app()

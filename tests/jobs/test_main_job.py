@@ -89,3 +89,23 @@ def test_unknown_model_suggests_the_name(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--models", "lsmt", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "did you mean 'lstm'" in result.output
+
+
+def test_score_applies_a_saved_model_like_in_training(run_dir: Path, retail_slice: Path,
+                                                      tmp_path: Path) -> None:
+    out = tmp_path / "scores.parquet"
+    result = runner.invoke(app, ["score", str(run_dir), "--model", "lstm", "--input",
+                                 str(retail_slice), "--as-of", "2011-09-10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_parquet(out)
+    run_scores = pd.read_parquet(run_dir / "scores.parquet")
+    # the run's test cut-off is 2011-09-10: same customers, same probabilities
+    merged = run_scores.merge(scored, on="user_id")
+    assert len(merged) == len(run_scores) == len(scored)
+    assert np.allclose(merged["score_lstm"], merged["purchase_probability"], atol=1e-5)
+
+
+def test_score_unknown_model_lists_the_saved_ones(run_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["score", str(run_dir), "--model", "gru",
+                                 "--out", str(tmp_path / "s.parquet")])
+    assert result.exit_code == 2 and "this run has" in result.output

@@ -12,6 +12,24 @@ GROUPS = ("behaviour", "product", "time")
 
 
 @dataclass(frozen=True)
+class FeatureVocabulary:
+    """How raw steps were encoded: learned on training data, reused to score new data."""
+
+    step_mean: np.ndarray  # (F,)
+    step_std: np.ndarray  # (F,)
+    countries: list[str]  # context one-hot vocabulary (plus an implicit Other)
+
+    def to_dict(self) -> dict[str, list]:
+        return {"step_mean": self.step_mean.tolist(), "step_std": self.step_std.tolist(),
+                "countries": list(self.countries)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, list]) -> FeatureVocabulary:
+        return cls(np.asarray(raw["step_mean"], np.float32),
+                   np.asarray(raw["step_std"], np.float32), [str(c) for c in raw["countries"]])
+
+
+@dataclass(frozen=True)
 class SequenceData:
     """Per-example event sequences, right-padded, with static context and labels.
 
@@ -34,6 +52,7 @@ class SequenceData:
     context_names: list[str]
     groups: dict[str, list[int]]
     keys: pd.DataFrame = field(repr=False)
+    vocabulary: FeatureVocabulary | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -46,4 +65,5 @@ class SequenceData:
             x=self.x[idx], mask=self.mask[idx], context=self.context[idx], y=self.y[idx],
             feature_names=self.feature_names, context_names=self.context_names,
             groups=self.groups, keys=self.keys.iloc[idx].reset_index(drop=True),
+            vocabulary=self.vocabulary,
         )

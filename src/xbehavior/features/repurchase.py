@@ -1,6 +1,6 @@
 """The main job's learning task: will a customer purchase again within H days of a cut-off?
 
-Inputs: table ``orders`` (see ``orders.py``) and a ``CutoffPlan``. Outputs:
+Inputs: table ``orders`` (see ``orders.py``) and cut-offs (``CutoffPlan.frame()``). Outputs:
 
 * ``examples``: one row per (user_id, cutoff) with split, label and aggregated (RFM-style)
   features computed only from orders strictly before the cut-off;
@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from xbehavior.engine import Engine
-from xbehavior.features.cutoffs import CutoffPlan
-from xbehavior.features.data import SequenceData
+from xbehavior.features.data import FeatureVocabulary, SequenceData
 
 #: aggregated per-example features for tabular models and segmentation (no label, no keys)
 TABULAR_FEATURES = [
@@ -103,21 +102,29 @@ STEP_GROUPS = {
 }
 
 
-def build_examples(engine: Engine, plan: CutoffPlan) -> pd.DataFrame:
-    """Create table ``examples`` and return it: keys, split, label, TABULAR_FEATURES, country."""
-    engine.register("cutoffs", plan.frame())
-    engine.execute(EXAMPLES_SQL.format(horizon=int(plan.horizon_days)))
+def build_examples(engine: Engine, cutoffs: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """Create table ``examples`` and return it: keys, split, label, TABULAR_FEATURES, country.
+
+    ``cutoffs`` has columns ``cutoff`` and ``split`` (see ``CutoffPlan.frame``); a customer
+    gets one example per cut-off before which they have at least one purchase.
+    """
+    engine.register("cutoffs", cutoffs[["cutoff", "split"]])
+    engine.execute(EXAMPLES_SQL.format(horizon=int(horizon_days)))
     frame = engine.sql("SELECT * FROM examples")
     frame["label"] = frame["label"].astype(int)
     frame[TABULAR_FEATURES] = frame[TABULAR_FEATURES].astype(float)
     return frame
 
 
-def country_context(
-    countries: pd.Series, train_mask: np.ndarray, top_k: int = 10
-) -> tuple[np.ndarray, list[str]]:
-    """One-hot country context: the ``top_k`` countries most common in training, plus Other."""
-    top = countries[train_mask].value_counts().index[:top_k].tolist()
+def top_countries(countries: pd.Series, train_mask: np.ndarray, top_k: int) -> list[str]:
+    """The ``top_k`` countries most common among training examples (ties: alphabetical)."""
+    counts = countries[train_mask].value_counts()
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [country for country, _ in ranked[:top_k]]
+
+
+def country_context(countries: pd.Series, top: list[str]) -> tuple[np.ndarray, list[str]]:
+    """One-hot country context over the vocabulary ``top``, plus Other."""
     names = [f"country={c}" for c in top] + ["country=Other"]
     onehot = np.zeros((len(countries), len(names)), dtype=np.float32)
     position = {c: i for i, c in enumerate(top)}
@@ -127,26 +134,38 @@ def country_context(
 
 
 def build_sequences(
-    engine: Engine, examples: pd.DataFrame, max_len: int = 32, top_countries: int = 10
+    engine: Engine,
+    examples: pd.DataFrame,
+    max_len: int = 32,
+    n_countries: int = 10,
+    vocabulary: FeatureVocabulary | None = None,
 ) -> SequenceData:
-    """Step sequences for ``examples`` (rows in the same order), standardised on train only."""
+    """Step sequences for ``examples`` (rows in the same order).
+
+    Without ``vocabulary`` the scaling and country list are learned from the training split
+    only; with one (from a trained run) they are reused, so new data is encoded as in training.
+    """
     keys = examples[["user_id", "cutoff"]].reset_index(drop=True)
     engine.register("example_keys", keys.assign(example_id=np.arange(len(keys))))
     steps = engine.sql(STEP_SQL.format(max_len=int(max_len)))
     names = [name for group in STEP_GROUPS.values() for name in group]
     x, mask = _to_padded(steps, names, len(keys), max_len)
-    train = (examples["split"] == "train").to_numpy()
-    x = _standardise(x, mask, train)
-    context, context_names = country_context(
-        examples["country"].fillna("Unknown").reset_index(drop=True), train, top_countries
-    )
+    countries = examples["country"].fillna("Unknown").reset_index(drop=True)
+    if vocabulary is None:
+        train = (examples["split"] == "train").to_numpy()
+        vocabulary = FeatureVocabulary(
+            *_scaling(x, mask, train), top_countries(countries, train, n_countries)
+        )
+    x = np.where(mask[..., None], (x - vocabulary.step_mean) / vocabulary.step_std, 0.0)
+    context, context_names = country_context(countries, vocabulary.countries)
     groups, start = {}, 0
     for group, cols in STEP_GROUPS.items():
         groups[group] = list(range(start, start + len(cols)))
         start += len(cols)
     return SequenceData(
-        x=x, mask=mask, context=context, y=examples["label"].to_numpy(np.float32),
-        feature_names=names, context_names=context_names, groups=groups, keys=keys,
+        x=x.astype(np.float32), mask=mask, context=context,
+        y=examples["label"].to_numpy(np.float32), feature_names=names,
+        context_names=context_names, groups=groups, keys=keys, vocabulary=vocabulary,
     )
 
 
@@ -163,9 +182,9 @@ def _to_padded(
     return x, mask
 
 
-def _standardise(x: np.ndarray, mask: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """Scale each feature by mean/std of real training steps; padded steps stay 0."""
+def _scaling(x: np.ndarray, mask: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std (F,) of each feature over real training steps (std floored at 1e-6 -> 1)."""
     real = x[train][mask[train]]  # (n_real_train_steps, F)
     mean, std = real.mean(axis=0), real.std(axis=0)
     std[std < 1e-6] = 1.0
-    return np.where(mask[..., None], (x - mean) / std, 0.0).astype(np.float32)
+    return mean.astype(np.float32), std.astype(np.float32)

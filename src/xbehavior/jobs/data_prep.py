@@ -59,7 +59,7 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
         pd.Timestamp(span["first"]), pd.Timestamp(span["last"]), horizon_for(cfg),
         cfg.n_train_cutoffs, cfg.cutoff_step_days,
     )
-    examples = build_examples(engine, plan)
+    examples = build_examples(engine, plan.frame(), plan.horizon_days)
     for split in ("train", "val", "test"):
         labels = examples.loc[examples["split"] == split, "label"]
         if labels.nunique() < 2:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from xbehavior.config import RunConfig
 from xbehavior.jobs.data_prep import PreparedData
+from xbehavior.jobs.score import save_feature_spec
 from xbehavior.models.io import save_sequence_model
 from xbehavior.models.metrics import binary_metrics
 from xbehavior.models.tabular import fit_tabular
@@ -61,6 +62,8 @@ def train_sequence_models(
 ) -> list[ModelResult]:
     """Each sequence model under one protocol (Adam, lr, batch, early stopping on val)."""
     seqs = data.sequences
+    save_feature_spec(model_dir, seqs.vocabulary, cfg.max_len, cfg.dataset,
+                      data.plan.horizon_days)
     train, val, test = (seqs.subset(data.split(s)) for s in ("train", "val", "test"))
     results = []
     for name in cfg.sequence_models:

@@ -1,0 +1,69 @@
+"""``xbehavior score``: apply a model saved by ``xbehavior run`` to a log, as of a date.
+
+The run folder's ``models/features.json`` holds how training data was encoded (step scaling,
+country vocabulary, sequence length); new data is encoded the same way, so a score means what
+it meant on the test set.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from xbehavior.atomic import write_text, write_with
+from xbehavior.engine import DuckDBEngine
+from xbehavior.errors import DataError
+from xbehavior.features import build_examples, build_orders, build_sequences
+from xbehavior.features.data import FeatureVocabulary
+from xbehavior.ingest import ingest_dataset
+from xbehavior.models.io import load_sequence_model
+
+FEATURES_FILE = "features.json"
+
+
+def save_feature_spec(model_dir: Path, vocabulary: FeatureVocabulary, max_len: int,
+                      dataset: str, horizon_days: int) -> None:
+    """Record how the run encoded sequences, beside its saved models."""
+    spec = {"dataset": dataset, "max_len": max_len, "horizon_days": horizon_days,
+            "vocabulary": vocabulary.to_dict()}
+    write_text(model_dir / FEATURES_FILE, json.dumps(spec, indent=2))
+
+
+def score_customers(
+    run_dir: Path, model: str, out: Path, input: Path | None = None,
+    as_of: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Score every customer with history before ``as_of`` (default: the day after the log ends).
+
+    Writes ``out`` (Parquet: user_id, as_of, purchase_probability, predicted) and returns it.
+    """
+    spec_path = Path(run_dir) / "models" / FEATURES_FILE
+    if not spec_path.is_file():
+        raise DataError(f"{spec_path}: not found; give the folder of an 'xbehavior run'")
+    spec = json.loads(spec_path.read_text())
+    model_dir = Path(run_dir) / "models" / model
+    if not model_dir.is_dir():
+        found = sorted(p.name for p in spec_path.parent.iterdir() if p.is_dir())
+        raise DataError(f"{model_dir}: no such model; this run has {', '.join(found)}")
+    fitted = load_sequence_model(model_dir)
+    engine = DuckDBEngine()
+    ingest_dataset(engine, spec["dataset"], input)
+    build_orders(engine)
+    if as_of is None:
+        last = engine.sql("SELECT max(ts) AS t FROM orders")["t"].iloc[0]
+        as_of = pd.Timestamp(last).floor("D") + pd.Timedelta(days=1)
+    cutoffs = pd.DataFrame({"cutoff": [pd.Timestamp(as_of)], "split": ["score"]})
+    examples = build_examples(engine, cutoffs, spec["horizon_days"])
+    if examples.empty:
+        raise DataError(f"no customer has a purchase before {as_of}; choose a later --as-of")
+    vocab = FeatureVocabulary.from_dict(spec["vocabulary"])
+    data = build_sequences(engine, examples, spec["max_len"], vocabulary=vocab)
+    proba = fitted.predict_proba(data)
+    scores = pd.DataFrame({
+        "user_id": examples["user_id"].astype(str), "as_of": examples["cutoff"],
+        "purchase_probability": proba, "predicted": (proba >= fitted.threshold_).astype(int),
+    })
+    write_with(Path(out), lambda p: scores.to_parquet(p, index=False))
+    return scores
