@@ -13,7 +13,7 @@ from xbehavior.errors import DataError
 ORDERS_SQL = """
 CREATE OR REPLACE TABLE orders AS
 WITH lines AS (
-  SELECT user_id, order_id, ts, event_type, item_id, price, quantity, revenue, country,
+  SELECT user_id, order_id, ts, event_type, item_id, price, quantity, revenue, country, coupon,
          -- first time this customer bought this item: marks "new to me" lines
          min(ts) OVER (PARTITION BY user_id, item_id) AS first_item_ts
   FROM {events}
@@ -30,6 +30,7 @@ WITH lines AS (
          avg(price) AS mean_price,
          max(price) AS max_price,
          avg(CASE WHEN ts = first_item_ts THEN 1.0 ELSE 0.0 END) AS new_item_share,
+         avg(CASE WHEN coupon IS NULL THEN 0.0 ELSE 1.0 END) AS coupon_share,
          mode(country) AS country
   FROM lines
   GROUP BY user_id, order_id

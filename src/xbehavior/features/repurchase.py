@@ -21,6 +21,7 @@ TABULAR_FEATURES = [
     "recency_days", "tenure_days", "frequency", "orders_30d", "orders_90d", "monetary",
     "monetary_90d", "avg_order_value", "n_returns", "return_rate", "items", "distinct_items",
     "avg_unit_price", "mean_days_between", "orders_per_month", "weekend_share", "new_item_share",
+    "coupon_order_share",
 ]
 
 EXAMPLES_SQL = """
@@ -48,6 +49,7 @@ WITH hist AS (
            AS mean_days_between,
          avg(CASE WHEN dayofweek(ts) IN (0, 6) THEN 1.0 ELSE 0.0 END) AS weekend_share,
          avg(new_item_share) AS new_item_share,
+         avg(CASE WHEN coupon_share > 0 THEN 1.0 ELSE 0.0 END) AS coupon_order_share,
          mode(country) AS country
   FROM hist GROUP BY user_id, cutoff
 )
@@ -75,6 +77,7 @@ SELECT example_id, rn,
        ln(1 + n_items) AS log_items,
        ln(1 + n_lines) AS log_lines,
        ln(1 + n_distinct) AS log_distinct_items,
+       coupon_share,
        -- product
        ln(1 + mean_price) AS log_mean_price,
        ln(1 + max_price) AS log_max_price,
@@ -93,7 +96,9 @@ FROM hist WHERE rn <= {max_len}
 """
 
 STEP_GROUPS = {
-    "behaviour": ["log_revenue", "is_return", "log_items", "log_lines", "log_distinct_items"],
+    "behaviour": [
+        "log_revenue", "is_return", "log_items", "log_lines", "log_distinct_items", "coupon_share",
+    ],
     "product": ["log_mean_price", "log_max_price", "new_item_share"],
     "time": [
         "log_days_since_prev", "is_first_order", "log_days_before_cutoff", "hour_sin",
