@@ -11,6 +11,7 @@ from rich.console import Console
 
 from xbehavior.errors import XBehaviorError
 from xbehavior.ingest.cli import ingest_app
+from xbehavior.jobs.analytics_cli import analyze
 
 app = typer.Typer(
     name="xbehavior",
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ingest_app, name="ingest")
+app.command("analyze")(analyze)
 console = Console(stderr=True)
 
 
@@ -62,11 +64,32 @@ def run(
 
 
 @app.command()
+def segment(
+    dataset: Annotated[str, typer.Option(help="online_retail or dunnhumby")] = "online_retail",
+    input: Annotated[Path | None, typer.Option(
+        "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/segments"),
+    n_clusters: Annotated[int | None, typer.Option(
+        help="clusters [default: best silhouette over 2..8]")] = None,
+    seed: Annotated[int, typer.Option(help="seed for every random choice")] = 0,
+) -> None:
+    """Segment customers: every clusterer, honest metrics, month-by-month heatmaps."""
+    from xbehavior.jobs.segment_job import run_segmentation
+
+    try:
+        result = run_segmentation(dataset, out, input, n_clusters, seed)
+    except XBehaviorError as err:
+        fail(err)
+    console.print(f"[green]segmented[/] {len(result.labels):,} customers -> "
+                  f"{out / 'segments.html'}")
+
+
+@app.command()
 def score(
     run_dir: Annotated[Path, typer.Argument(help="folder written by 'xbehavior run'")],
     model: Annotated[str, typer.Option(help="saved sequence model to apply")] = "xlstm_paper",
     input: Annotated[Path | None, typer.Option(
-        "--input", help="log to score (same layout as the run's dataset) [default: bundled]")] = None,
+        "--input", help="log to score, in the run dataset's layout [default: bundled]")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="score as of this date, YYYY-MM-DD [default: the day after the log ends]")] = None,
     out: Annotated[Path, typer.Option(help="output Parquet file")] = Path("scores.parquet"),

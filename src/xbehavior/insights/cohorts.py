@@ -96,7 +96,8 @@ def repeat_purchase_rate(
     key = by or "_all"
     if not by:
         users[key] = "all"
-    table = rate_table(users, key, "repeat", min_count, confidence)
+    # the overall row is one group: never pool it into "Other", however few buyers
+    table = rate_table(users, key, "repeat", min_count if by else 0, confidence)
     table.attrs.update(unit="user", what="repeat purchase")
     return table
 

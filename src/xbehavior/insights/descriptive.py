@@ -210,7 +210,8 @@ def visit_frequency(
     key = by or "_all"
     if not by:
         users[key] = "all"
-    table = rate_table(users, key, "repeat", min_count)
+    # the overall row is one group: never pool it into "Other", however few users
+    table = rate_table(users, key, "repeat", min_count if by else 0)
     per_user = users.assign(_key=users[key].astype("string").fillna("(missing)"))
     table = table.rename(columns={"n": "n_users", "converters": "repeat_visitors"})
     stats = per_user.groupby("_key")["sessions"].agg(["sum", "mean", "median"])
@@ -240,6 +241,7 @@ def cart_abandonment(
     key = by or "_all"
     if not by:
         units[key] = "all"
-    table = rate_table(units, key, "abandoned", min_count)
+    # the overall row is one group: never pool it into "Other", however few units
+    table = rate_table(units, key, "abandoned", min_count if by else 0)
     table.attrs.update(unit=unit, what="cart abandonment")
     return table

@@ -59,6 +59,16 @@ GROUP_NOTES = {
         "with >= 2 sessions."),
     "Cart abandonment": (
         "Unit: session with a cart event; abandoned = no purchase at or after its last cart."),
+    "Funnels": (
+        "Steps are event types; one attempt per unit starts at a first-step event and counts "
+        "later events inside the window; the unit keeps its best attempt."),
+    "Coupons and campaigns": (
+        "Redemption: n = (household, campaign) receipts, converters = receipts redeemed. "
+        "Redeemers vs non-redeemers: post-2017-07-01 outcomes, strata of pre-period spend x "
+        "baskets, non-redeemer means weighted by redeemer counts."),
+    "Acquisition funnel": (
+        "Unit: marketing-qualified lead; converted = it appears among the closed deals; days "
+        "to close = won date - first contact. Pages or channels under 50 leads pooled."),
     "Browsing": (
         "No outcome is logged, so only browsing is described: sessions, clicks (events) per "
         "session and the share of clicks per category, by the session's first country."),

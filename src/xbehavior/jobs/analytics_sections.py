@@ -364,10 +364,15 @@ def _coupon_rates(by: str) -> Callable[[AnalyticsData], Result]:
     return run
 
 
+BUNDLED_ONLY = ("Coupon analyses read the bundled dunnhumby campaign, redemption and "
+                "transaction tables, not the --input file.")
+
+
 def _redeemers(d: AnalyticsData) -> Result:
     comparison = redeemer_comparison()
+    notes = [f"Caveat: {comparison.caveat}", *([] if d.bundled else [BUNDLED_ONLY])]
     return Result({"redeemers_vs_matched": comparison.summary.drop(columns="caveat")},
-                  notes=[f"Caveat: {comparison.caveat}"])
+                  notes=notes)
 
 
 def _leads(by: str | None) -> Callable[[AnalyticsData], Result]:

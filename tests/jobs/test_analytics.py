@@ -1,0 +1,281 @@
+"""``xbehavior analyze``: skip rules on hand-built logs, and real runs spot-checked by hand.
+
+Real runs use the bundled data; online_retail and dunnhumby use small real slices (first two
+months of invoices; the first 150 households) passed as ``input`` to keep the suite fast.
+Expected numbers are recomputed from the RAW files with plain pandas, not through ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from xbehavior.datasets import (
+    data_path,
+    load_dunnhumby,
+    load_eshop_clickstream,
+    load_olist,
+    load_online_retail,
+    load_online_shoppers,
+    load_rees46,
+)
+from xbehavior.ingest.bundled import ESHOP_COUNTRIES
+from xbehavior.insights.browsing import browsing_summary, category_mix
+from xbehavior.insights.returns import return_rate
+from xbehavior.jobs.analytics import analyse, run_analytics
+from xbehavior.jobs.analytics_cli import analyze_app
+from xbehavior.jobs.analytics_sections import AnalyticsData
+
+N_HOUSEHOLDS = 150  # dunnhumby slice: the 150 smallest household ids
+
+
+def make_events(rows: list[tuple]) -> pd.DataFrame:
+    """Canonical events from (user, session, ts, type, order, category, price, country)."""
+    cols = ["user_id", "session_id", "ts", "event_type", "order_id", "category", "price",
+            "country"]
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["ts"] = pd.to_datetime(frame["ts"])
+    for col in ("quantity", "revenue", "brand", "device", "os", "browser", "coupon", "item_id"):
+        frame[col] = None
+    return frame
+
+
+# ------------------------------------------------------------ hand-built: skip rules
+@pytest.fixture(scope="module")
+def toy_run():
+    # 4 sessions of 3 users on one day; s1 and s3 buy; s2 carts and leaves; country NULL
+    rows = [
+        ("u1", "s1", "2024-03-04 10:00", "view", None, "shoes", 10.0, None),
+        ("u1", "s1", "2024-03-04 10:01", "cart", None, "shoes", 10.0, None),
+        ("u1", "s1", "2024-03-04 10:02", "purchase", None, "shoes", 10.0, None),
+        ("u2", "s2", "2024-03-04 11:00", "view", None, "hats", 30.0, None),
+        ("u2", "s2", "2024-03-04 11:05", "cart", None, "hats", 30.0, None),
+        ("u3", "s3", "2024-03-04 12:00", "view", None, "hats", 30.0, None),
+        ("u3", "s3", "2024-03-04 12:10", "purchase", None, "hats", 30.0, None),
+        ("u3", "s4", "2024-03-04 15:00", "view", None, "shoes", 10.0, None),
+    ]
+    return analyse(AnalyticsData("toy", events=make_events(rows)))
+
+
+def _reasons(run) -> dict[str, str]:
+    return {s["analysis"]: s["reason"] for s in run.skipped}
+
+
+def test_toy_log_runs_what_it_can_and_says_why_not(toy_run):
+    ran = {name for group in toy_run.groups.values() for name, _ in group}
+    assert ran == {"conversion by category", "conversion by price_band", "conversion by hour",
+                   "funnel", "cart abandonment", "browsing"}
+    why = _reasons(toy_run)
+    assert why["conversion by device"] == "`device` is NULL in every row"
+    assert why["conversion by month"] == "`month` has a single value (2024-03), nothing to compare"
+    assert why["average order value"] == "purchases carry no order id, so orders cannot be formed"
+    assert why["repeat purchase"] == (
+        "the log spans 5.0 hours; repeat purchase needs at least 28 days")
+    assert why["cohort retention"] == (
+        "identified purchases span 1 calendar month(s); cohorts need >= 2")
+    assert why["coupon redemption by campaign type"].endswith("only for the dunnhumby dataset")
+    assert why["lead conversion"].endswith("only for the olist dataset")
+    assert why["session conversion by visitor_type"].startswith("needs a one-row-per-session")
+
+
+def test_toy_log_numbers(toy_run):
+    # hours 10, 11, 12, 15 hold one session each, all under min_count -> one "Other" row: 2/4
+    hour = toy_run.tables["conversion_by_hour"]
+    assert hour[["hour", "n", "converters"]].values.tolist() == [["Other", 4, 2]]
+    # Wilson 95% for 2/4: centre 0.5, half-width 0.34997
+    assert hour["ci_low"].iloc[0] == pytest.approx(0.15003, abs=1e-5)
+    assert hour["ci_high"].iloc[0] == pytest.approx(0.84997, abs=1e-5)
+    # carts in s1 (bought after) and s2 (not): 1 of 2 abandoned
+    cart = toy_run.tables["cart_abandonment"]
+    assert cart[["group", "n", "converters"]].values.tolist() == [["all", 2, 1]]
+    # ordered funnel view -> cart -> purchase per user: u1 all 3 steps, u2 2, u3 1
+    fun = toy_run.tables["funnel"]
+    ordered = fun[fun["mode"] == "ordered"]
+    assert ordered["n"].tolist() == [3, 2, 1]
+
+
+def test_return_rate_units_hand_built():
+    rows = [  # order o1: 2 lines; o2: a cancellation of 1 line; o3: 1 line by u2
+        ("u1", None, "2024-01-01 10:00", "purchase", "o1", None, 2.0, "UK"),
+        ("u1", None, "2024-01-01 10:00", "purchase", "o1", None, 60.0, "UK"),
+        ("u1", None, "2024-01-02 09:00", "return", "o2", None, 60.0, "UK"),
+        ("u2", None, "2024-01-03 09:00", "purchase", "o3", None, 3.0, "FR"),
+    ]
+    ev = make_events(rows)
+    by_order = return_rate(ev, "country", "order", min_count=1)
+    assert by_order[["country", "n", "converters"]].values.tolist() == [["UK", 2, 1], ["FR", 1, 0]]
+    by_line = return_rate(ev, "price_band", "line", min_count=1)
+    assert dict(zip(by_line["price_band"], by_line["converters"], strict=True)) == {
+        "0-5": 0, "50-100": 1}
+    assert return_rate(ev, None, "user", min_count=1)["converters"].tolist() == [1]
+
+
+def test_browsing_hand_built():
+    rows = [  # PL: s1 3 clicks, s2 1 click; DE: s3 2 clicks
+        (None, "s1", "2024-01-01", "view", None, "a", None, "PL"),
+        (None, "s1", "2024-01-01", "view", None, "a", None, "PL"),
+        (None, "s1", "2024-01-01", "view", None, "b", None, "PL"),
+        (None, "s2", "2024-01-01", "view", None, "b", None, "PL"),
+        (None, "s3", "2024-01-01", "view", None, "a", None, "DE"),
+        (None, "s3", "2024-01-01", "view", None, None, None, "DE"),
+    ]
+    ev = make_events(rows)
+    summary = browsing_summary(ev, "country", min_count=1)
+    assert summary[["country", "sessions", "clicks", "clicks_per_session"]].values.tolist() == [
+        ["PL", 2, 4, 2.0], ["DE", 1, 2, 2.0]]
+    mix = category_mix(ev, "country", min_count=1).set_index(["country", "category"])["share"]
+    assert mix[("PL", "b")] == 0.5 and mix[("DE", "(missing)")] == 0.5
+
+
+# ------------------------------------------------------------ real data runs
+@pytest.fixture(scope="module")
+def slices(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("slices")
+    retail = load_online_retail()
+    retail[retail["InvoiceDate"] < "2011-02-01"].to_parquet(folder / "retail.parquet")
+    tx = load_dunnhumby("transactions")
+    keep = sorted(tx["household_id"].unique())[:N_HOUSEHOLDS]
+    (folder / "dh").mkdir()
+    tx[tx["household_id"].isin(keep)].to_parquet(folder / "dh" / "transactions.parquet")
+    os.symlink(data_path("dunnhumby", "products.parquet"), folder / "dh" / "products.parquet")
+    return {"online_retail": folder / "retail.parquet",
+            "dunnhumby": folder / "dh" / "transactions.parquet"}
+
+
+@pytest.fixture(scope="module")
+def runs(slices, tmp_path_factory) -> dict[str, dict]:
+    """analytics.json of every dataset (a real slice where ``slices`` has one)."""
+    out = {}
+    for name in ("online_retail", "online_shoppers", "rees46", "eshop_clickstream",
+                 "dunnhumby", "olist"):
+        folder = run_analytics(name, tmp_path_factory.mktemp(name), slices.get(name), seed=0)
+        html = (folder / "report.html").read_text(encoding="utf-8")
+        assert html.index("Findings") < html.index("Skipped analyses")
+        out[name] = json.loads((folder / "analytics.json").read_text(encoding="utf-8"))
+    return out
+
+
+def _table(run: dict, name: str, key: str) -> pd.DataFrame:
+    return pd.DataFrame(run["tables"][name]).set_index(key)
+
+
+def test_every_dataset_ran_something_and_lists_skips(runs):
+    for name, run in runs.items():
+        assert run["ran"], name
+        assert all(s["reason"] for s in run["skipped"]), name
+        assert {s["analysis"] for s in run["skipped"]}.isdisjoint(run["ran"]), name
+        assert "model-based targeting" in {s["analysis"] for s in run["skipped"]}
+
+
+def test_eshop_skips_conversion_and_counts_browsing(runs):
+    run = runs["eshop_clickstream"]
+    why = {s["analysis"]: s["reason"] for s in run["skipped"]}
+    conversion = [a for a in why if a.startswith("conversion by")]
+    assert len(conversion) == 10
+    assert all(why[a] == "no purchase event in the log, so nothing converts" for a in conversion)
+    raw = load_eshop_clickstream()
+    poland = raw[raw["country"] == ESHOP_COUNTRIES.index("Poland") + 1]
+    row = _table(run, "browsing_by_country", "country").loc["Poland"]
+    assert (row["sessions"], row["clicks"]) == (poland["session ID"].nunique(), len(poland))
+
+
+def test_rees46_skips_coupons_and_device_and_matches_raw(runs):
+    run = runs["rees46"]
+    skipped = {s["analysis"] for s in run["skipped"]}
+    assert {"conversion by device", "coupon redemption by campaign type"} <= skipped
+    raw = load_rees46().drop_duplicates()
+    raw["ts"] = pd.to_datetime(raw["event_time"].str.replace(" UTC", ""))
+    hour = pd.DataFrame(run["tables"]["conversion_by_hour"])
+    buyers = raw.loc[raw["event_type"] == "purchase", "user_session"].nunique()
+    assert (hour["n"].sum(), hour["converters"].sum()) == (raw["user_session"].nunique(), buyers)
+    # cart abandonment: sessions with a cart and no purchase at or after their last cart
+    last_cart = raw[raw["event_type"] == "cart"].groupby("user_session")["ts"].max()
+    last_buy = raw[raw["event_type"] == "purchase"].groupby("user_session")["ts"].max()
+    abandoned = (~(last_buy.reindex(last_cart.index) >= last_cart)).sum()
+    cart = pd.DataFrame(run["tables"]["cart_abandonment"]).iloc[0]
+    assert (cart["n"], cart["converters"]) == (len(last_cart), abandoned)
+
+
+def test_olist_overall_and_origin(runs):
+    run = runs["olist"]
+    overall = pd.DataFrame(run["tables"]["lead_conversion"]).iloc[0]
+    assert (overall["n"], overall["converters"]) == (8000, 842)
+    leads, deals = load_olist("leads"), load_olist("deals")
+    organic = leads[leads["origin"] == "organic_search"]
+    row = _table(run, "lead_conversion_by_origin", "origin").loc["organic_search"]
+    assert (row["n"], row["converters"]) == (len(organic), organic["mql_id"].isin(
+        deals["mql_id"]).sum())
+
+
+def test_online_shoppers_visitor_type_matches_raw(runs):
+    raw = load_online_shoppers()
+    returning = raw[raw["VisitorType"] == "Returning_Visitor"]
+    row = _table(runs["online_shoppers"], "session_conversion_by_visitor_type",
+                 "visitor_type").loc["Returning_Visitor"]
+    assert (row["n"], row["converters"]) == (len(returning), returning["Revenue"].sum())
+    assert "page value vs conversion" in runs["online_shoppers"]["ran"]
+
+
+def _retail_kept(slice_path: Path) -> pd.DataFrame:
+    """Raw Online Retail lines that ingest keeps (no bad debt, stock adjustment, zero price)."""
+    raw = pd.read_parquet(slice_path)
+    inv = raw["InvoiceNo"]
+    drop = inv.str.startswith("A") | ((raw["Quantity"] < 0) & ~inv.str.startswith("C"))
+    return raw[~drop & (raw["UnitPrice"] != 0)]
+
+
+def test_online_retail_returns_and_aov_match_raw(runs, slices):
+    kept = _retail_kept(slices["online_retail"])
+    uk = kept[kept["Country"] == "United Kingdom"]
+    row = _table(runs["online_retail"], "return_rate_by_country", "country").loc["United Kingdom"]
+    cancelled = uk.loc[uk["InvoiceNo"].str.startswith("C"), "InvoiceNo"].nunique()
+    assert (row["n"], row["converters"]) == (uk["InvoiceNo"].nunique(), cancelled)
+    sales = kept[~kept["InvoiceNo"].str.startswith("C")].drop_duplicates()
+    value = (sales["Quantity"] * sales["UnitPrice"]).groupby(sales["InvoiceNo"]).sum()
+    aov = pd.DataFrame(runs["online_retail"]["tables"]["aov"]).iloc[0]
+    assert aov["n_orders"] == len(value)
+    assert aov["aov"] == pytest.approx(value.mean(), rel=1e-9)
+
+
+def test_dunnhumby_coupons_and_repeat_match_raw(runs):
+    run = runs["dunnhumby"]
+    receipts = load_dunnhumby("campaigns")[["campaign_id", "household_id"]].drop_duplicates()
+    types = load_dunnhumby("campaign_descriptions").set_index("campaign_id")["campaign_type"]
+    red = load_dunnhumby("coupon_redemptions")[["campaign_id", "household_id"]].drop_duplicates()
+    type_a = receipts[receipts["campaign_id"].map(types) == "Type A"]
+    hits = type_a.merge(red, on=["campaign_id", "household_id"])
+    row = _table(run, "redemption_by_campaign_type", "campaign_type").loc["Type A"]
+    assert (row["n"], row["converters"]) == (len(type_a), len(hits))
+    tx = load_dunnhumby("transactions")
+    tx = tx[tx["household_id"].isin(sorted(tx["household_id"].unique())[:N_HOUSEHOLDS])]
+    baskets = tx.groupby("household_id")["basket_id"].nunique()
+    rep = pd.DataFrame(run["tables"]["repeat_purchase"]).iloc[0]
+    assert (rep["n"], rep["converters"]) == (len(baskets), (baskets >= 2).sum())
+    assert any(s["analysis"] == "conversion by country" for s in run["skipped"])
+
+
+def test_findings_quote_their_tables(runs):
+    checked = 0
+    for run in runs.values():
+        for f in run["findings"]:
+            name = f["source"]
+            table = _table(run, name, f["key"])
+            for group, conv, n in ((f["group"], "converters", "n"),
+                                   (f["ref_group"], "ref_converters", "ref_n")):
+                assert (table.loc[group, "converters"], table.loc[group, "n"]) == (f[conv], f[n])
+                assert f"{f[conv]}/{f[n]}" in f["text"]
+                checked += 1
+    assert checked >= 10
+
+
+def test_cli_writes_and_fails_in_one_line(tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(analyze_app, ["olist", "--out", str(tmp_path / "o")])
+    assert ok.exit_code == 0 and (tmp_path / "o" / "analytics.json").exists()
+    bad = runner.invoke(analyze_app, ["nope", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "unknown dataset 'nope'" in bad.output
