@@ -16,6 +16,7 @@ from xbehavior.engine import Engine
 from xbehavior.features import TABULAR_FEATURES
 from xbehavior.features.monthly import monthly_user_features
 from xbehavior.insights.findings import Finding, make_findings
+from xbehavior.insights.importance import compare_importance, sequence_permutation_importance
 from xbehavior.insights.stats import rate_table
 from xbehavior.insights.targeting import gain_table, targeting_table
 from xbehavior.jobs.data_prep import PreparedData
@@ -38,6 +39,7 @@ class Analysis:
     targeting: pd.DataFrame
     findings: list[Finding]
     best_model: str
+    importance: pd.DataFrame  # feature x model permutation importance on the test set
 
 
 def test_users(data: PreparedData, results: list[ModelResult]) -> pd.DataFrame:
@@ -99,8 +101,25 @@ def analyse(
     returns = order_return_rates(engine, data.plan.test)
     tables["order_country"] = (returns, "country", "Share of orders cancelled")
     findings = make_findings(tables)
+    importance = importance_table(data, results, cfg.seed)
     return Analysis(users, segmentation, monthly, rates, returns, gains, targeting,
-                    findings, best.name)
+                    findings, best.name, importance)
+
+
+#: models whose feature importance the report sets side by side (the paper's comparison)
+IMPORTANCE_MODELS = ("lstm", "xlstm_paper")
+
+
+def importance_table(data: PreparedData, results: list[ModelResult], seed: int) -> pd.DataFrame:
+    """Permutation importance (drop in test ROC-AUC) of LSTM vs the paper's XLSTM, side by side."""
+    test = data.sequences.subset(data.split("test"))
+    tables = {
+        r.name: sequence_permutation_importance(r.fitted, test, n_repeats=3, seed=seed)
+        for r in results if r.name in IMPORTANCE_MODELS
+    }
+    if not tables:
+        return pd.DataFrame()
+    return compare_importance(tables)
 
 
 #: customer properties whose repurchase rates the report tabulates
