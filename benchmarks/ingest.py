@@ -8,6 +8,11 @@ would be); every measured run reads it from disk in a fresh process, so peak RSS
 is per run. Both paths do the same steps: read, validate (timestamps, prices, event names),
 drop exact duplicates, sessionise, then aggregate sessions and per-user features.
 
+Columns: median wall seconds over ``--runs`` fresh processes, events/s from it, speed-up over
+pandas in the same run, median CPU seconds (user + system, all threads; on a shared machine
+CPU time is steadier than wall time), peak RSS (max over runs), and the 1-minute load average
+when the runs of that row started (the machine has 2 cores shared with other work).
+
     python benchmarks/ingest.py                      # 1M events, 3 runs each
     python benchmarks/ingest.py --sizes 1e6 1e7 --runs 3
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -42,6 +48,7 @@ def build_log(n_events: int, path: Path) -> None:
     """Write ``n_events`` resampled REES46 events to Parquet ``path`` (deterministic)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     src = data_path("rees46")
     con.execute(f"""CREATE TABLE base AS SELECT row_number() OVER () AS n,
         CAST(user_id AS VARCHAR) AS user_id, CAST(event_time AS TIMESTAMPTZ) AS t, event_type,
@@ -62,7 +69,8 @@ def run_duckdb(path: Path) -> int:
     from xbehavior.features.sessions import sessionise
     from xbehavior.ingest import ingest_file
 
-    engine = DuckDBEngine()
+    engine = DuckDBEngine(threads=os.cpu_count())
+    engine.execute("SET enable_progress_bar = false")
     ingest_file(engine, path)
     sessionise(engine, gap_minutes=30)
     engine.execute(USER_FEATURES_SQL)
@@ -99,12 +107,22 @@ def run_pandas(path: Path) -> int:
     return len(users)
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child(impl: str, path: Path) -> None:
-    start = time.perf_counter()
+    import pandas  # noqa: F401  (imported by both paths: keep import time out of the timing)
+
+    import xbehavior.features.sessions
+    import xbehavior.ingest  # noqa: F401
+
+    cpu, start = _cpu_s(), time.perf_counter()
     n_users = (run_duckdb if impl == "duckdb" else run_pandas)(path)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu_s() - cpu
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb, "users": n_users}))
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "rss_mb": rss_mb, "users": n_users}))
 
 
 def measure(impl: str, path: Path) -> dict[str, float]:
@@ -124,23 +142,27 @@ def main() -> None:
     if args.child:
         child(args.child, args.file)
         return
-    print(f"{'events':>11} {'impl':>7} {'median s':>9} {'events/s':>11} "
-          f"{'vs pandas':>9} {'peak RSS MB':>11} {'users':>9}")
+    print(f"{'events':>11} {'impl':>7} {'median s':>9} {'events/s':>11} {'vs pandas':>9} "
+          f"{'CPU s':>7} {'peak RSS MB':>11} {'users':>9} {'load 1m':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes):
             path = Path(tmp) / f"log_{size}.parquet"
             build_log(size, path)
             results = {}
             for impl in args.impls:
+                load = os.getloadavg()[0]
                 runs = [measure(impl, path) for _ in range(args.runs)]
                 results[impl] = {
                     "s": statistics.median(r["seconds"] for r in runs),
-                    "rss": max(r["rss_mb"] for r in runs), "users": runs[0]["users"]}
+                    "cpu": statistics.median(r["cpu_s"] for r in runs),
+                    "rss": max(r["rss_mb"] for r in runs), "users": runs[0]["users"],
+                    "load": load}
             base = results.get("pandas", {}).get("s")
             for impl, r in results.items():
                 ratio = f"{base / r['s']:.1f}x" if base else "-"
                 print(f"{size:>11,} {impl:>7} {r['s']:>9.2f} {size / r['s']:>11,.0f} "
-                      f"{ratio:>9} {r['rss']:>11,.0f} {r['users']:>9,}")
+                      f"{ratio:>9} {r['cpu']:>7.1f} {r['rss']:>11,.0f} {r['users']:>9,} "
+                      f"{r['load']:>7.2f}", flush=True)
 
 
 if __name__ == "__main__":

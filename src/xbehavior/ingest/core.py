@@ -21,7 +21,7 @@ from xbehavior.engine import Engine
 from xbehavior.errors import ConfigError
 from xbehavior.ingest import checks
 from xbehavior.ingest.quality import DataQuality
-from xbehavior.ingest.schema import EVENT_COLUMNS, EVENT_TYPES, select_canonical
+from xbehavior.ingest.schema import EVENT_COLUMNS, EVENT_TYPES
 
 _OFFSET_RE = r"(Z|UTC|GMT|[+-]\d\d(:?\d\d)?)$"
 
@@ -121,57 +121,82 @@ _REASON_SQL = """CASE
     WHEN price < 0 THEN 'negative_price'
     WHEN event_type = 'drop' THEN 'event_excluded'
     ELSE NULL END"""
+_REVENUE_DEFAULT = (
+    "CASE WHEN event_type IN ('purchase', 'return') THEN price * coalesce(quantity, 1) END"
+)
+_CANON = ", ".join(EVENT_COLUMNS)
+#: helper columns of the stage table, dropped (metadata only) once the rows are kept
+_HELPERS = ("_ts_raw", "_has_offset", "_price_raw", "_h", "drop_reason")
+
+
+def _type_of(engine: Engine, src: str, expr: str) -> str:
+    return str(engine.sql(f"DESCRIBE SELECT {expr} AS t FROM {src}").iloc[0, 1])
 
 
 def _stage(engine: Engine, spec: SourceSpec, stage: str) -> None:
-    engine.execute(f"CREATE OR REPLACE VIEW {stage}_src AS SELECT * FROM {spec.relation}")
-    ts_type = str(engine.sql(f"DESCRIBE SELECT {spec.ts_expr} AS t FROM {stage}_src").iloc[0, 1])
+    """One read of the source into ``stage``: canonical columns (final types, in order), the
+    raw text of checked fields (only where parsing can fail), ``_h`` (hash of the canonical
+    columns, for de-duplication) and ``drop_reason``. The source row number is the stage
+    table's ``rowid + 1``: CREATE TABLE AS keeps source order, so no numbering window."""
+    src = f"{stage}_src"
+    engine.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT * FROM {spec.relation}")
+    ts_type = _type_of(engine, src, spec.ts_expr)
     ts_parsed, ts_text = _ts_sql(spec, ts_type)
     is_text = not ts_type.startswith(("TIMESTAMP", "DATE"))
-    has_offset = (
-        f"regexp_matches({ts_text}, '{_OFFSET_RE}')"
-        if is_text and not spec.ts_format else "NULL::BOOLEAN"
-    )
     exprs = {k: v for k, v in spec.exprs.items() if k not in ("ts", "event_type")}
     price = exprs.get("price", "NULL")
-    columns = [f"CAST({exprs.get(c, 'NULL')} AS {t}) AS {c}" for c, t in EVENT_COLUMNS.items()
-               if c not in ("ts", "event_type", "price")]
+    # A typed source cannot hold an unparseable value, so its raw text is not kept.
+    price_raw = "NULL" if _type_of(engine, src, price) == "DOUBLE" else f"CAST({price} AS VARCHAR)"
+    has_offset = (f"regexp_matches({ts_text}, '{_OFFSET_RE}')"
+                  if is_text and not spec.ts_format else "NULL")
+    typed = [f"CAST({exprs.get(c, 'NULL')} AS {t}) AS {c}" for c, t in EVENT_COLUMNS.items()
+             if c not in ("ts", "event_type", "price")]
+    revenue = f"CAST({_REVENUE_DEFAULT} AS DOUBLE) AS revenue"
+    canon = [revenue if c == "revenue" and "revenue" not in exprs else c for c in EVENT_COLUMNS]
     engine.execute(f"""
         CREATE OR REPLACE TABLE {stage} AS
-        SELECT *, {_REASON_SQL} AS drop_reason FROM (
-          SELECT row_number() OVER () AS src_row,
-                 {ts_text} AS _ts_raw, {ts_parsed} AS ts, {has_offset} AS _has_offset,
-                 {_event_sql(spec)} AS event_type,
-                 CAST({price} AS VARCHAR) AS _price_raw, TRY_CAST({price} AS DOUBLE) AS price,
-                 {", ".join(columns)}
-          FROM {stage}_src)
+        SELECT {", ".join(canon)},
+               _ts_raw, _has_offset, _price_raw, hash({_CANON}) AS _h, {_REASON_SQL} AS drop_reason
+        FROM (
+          SELECT CAST({ts_parsed} AS TIMESTAMP) AS ts,
+                 CAST({_event_sql(spec)} AS VARCHAR) AS event_type,
+                 TRY_CAST({price} AS DOUBLE) AS price, {", ".join(typed)},
+                 {ts_text if is_text else "NULL"}::VARCHAR AS _ts_raw,
+                 {has_offset}::BOOLEAN AS _has_offset, {price_raw}::VARCHAR AS _price_raw
+          FROM {src})
     """)
 
 
-def _validate(engine: Engine, spec: SourceSpec, stage: str) -> None:
-    """Fatal checks IN002 and IN004-IN008 in one scan; raise on the first failing rule."""
+def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
+    """Fatal checks IN002 and IN004-IN008 and the drop counts, all in one scan.
+
+    Raises on the first failing rule; returns the counts (``n_rows``, ``no_user_id`` among
+    rows not dropped, and one entry per drop reason) otherwise.
+    """
     path, col = spec.path, spec.columns
     vocab = ", ".join(_quote(t) for t in (*EVENT_TYPES, "drop"))
     conditions = {
         "bad_ts": "_ts_raw IS NOT NULL AND trim(_ts_raw) <> '' AND ts IS NULL",
-        "mixed_tz": None,
         "bad_price": "_price_raw IS NOT NULL AND trim(_price_raw) <> '' AND price IS NULL",
         "absurd_price": f"price > {float(spec.max_price)!r}",
         "unknown_event": f"event_type IS NOT NULL AND event_type NOT IN ({vocab})",
     }
+    reasons = ("missing_timestamp", "negative_price", "event_excluded")
     counts = engine.sql(f"""
         SELECT count(*) AS n_rows,
                count(*) FILTER (WHERE _has_offset) AS n_offset,
                count(*) FILTER (WHERE NOT _has_offset) AS n_naive,
-               {", ".join(f"count(*) FILTER (WHERE {c}) AS {k}"
-                          for k, c in conditions.items() if c)}
+               count(*) FILTER (WHERE drop_reason IS NULL AND user_id IS NULL) AS no_user_id,
+               {", ".join(f"count(*) FILTER (WHERE {c}) AS {k}" for k, c in conditions.items())},
+               {", ".join(f"count(*) FILTER (WHERE drop_reason = '{r}') AS {r}"
+                          for r in reasons)}
         FROM {stage}
     """).iloc[0]
     checks.check_not_empty(path, int(counts["n_rows"]))
 
     def first(cond: str, *cols: str) -> tuple:
-        row = engine.sql(f"SELECT src_row, {', '.join(cols)} FROM {stage} WHERE {cond} "
-                         "ORDER BY src_row LIMIT 1").astype(object).iloc[0]
+        row = engine.sql(f"SELECT rowid + 1, {', '.join(cols)} FROM {stage} WHERE {cond} "
+                         "ORDER BY rowid LIMIT 1").astype(object).iloc[0]
         return (int(row.iloc[0]), *row.iloc[1:])
 
     if counts["bad_ts"]:
@@ -191,7 +216,7 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> None:
         raise checks.BAD_NUMBER.fail(
             path, f"row {n}, column {col.get('price', 'price')!r}: {value!r} is not a number")
     if counts["absurd_price"]:
-        n, value = first(conditions["absurd_price"], "_price_raw")
+        n, value = first(conditions["absurd_price"], "coalesce(_price_raw, CAST(price AS VARCHAR))")
         raise checks.ABSURD_PRICE.fail(
             path, f"row {n}, column {col.get('price', 'price')!r}: {value!r} is above "
             f"max_price {spec.max_price:g}")
@@ -203,40 +228,53 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> None:
             path, f"column {col.get('event_type', 'event_type')!r} has event names outside "
             f"the vocabulary {', '.join(EVENT_TYPES)}: {', '.join(map(repr, names))} "
             f"(first at row {n})")
+    return {k: int(counts[k]) for k in ("n_rows", "no_user_id", *reasons)}
 
 
+# Exact duplicates among the rows not dropped: all canonical columns equal (NULLs equal);
+# the earliest source row is kept. Equal rows have equal hashes, so only rows whose hash
+# repeats (found by one sort of 8-byte hashes, no wide GROUP BY) are compared column by
+# column; a hash collision between different rows is therefore never taken as a duplicate.
+_DUPLICATES_SQL = """
+CREATE OR REPLACE TEMP TABLE {stage}_dups AS
+WITH repeated AS (
+  SELECT DISTINCT _h FROM (
+    SELECT _h, lag(_h) OVER (ORDER BY _h) AS _prev FROM {stage} WHERE drop_reason IS NULL)
+  WHERE _h = _prev
+), candidates AS (
+  SELECT rowid AS _row, {canon} FROM {stage}
+  WHERE drop_reason IS NULL AND _h IN (SELECT _h FROM repeated)
+)
+SELECT _row, user_id IS NULL AS no_user_id FROM candidates
+QUALIFY row_number() OVER (PARTITION BY {canon} ORDER BY _row) > 1
+"""
 
 
-
-def _keep(engine: Engine, spec: SourceSpec, stage: str, table: str) -> DataQuality:
-    canon = list(EVENT_COLUMNS)
-    revenue_default = (
-        "CASE WHEN event_type IN ('purchase', 'return') THEN price * coalesce(quantity, 1) END"
-    )
-    exprs = {c: c for c in canon}
-    if "revenue" not in spec.exprs:
-        exprs["revenue"] = revenue_default
+def _keep(engine: Engine, spec: SourceSpec, stage: str, table: str,
+          counts: dict[str, int]) -> DataQuality:
+    """Delete dropped rows and duplicates from ``stage`` in place (no copy: a filtered
+    rewrite of 10M wide rows costs more than the whole read), strip the helper columns and
+    rename it to ``table``, so rows keep source order."""
+    dropped = {r: counts[r] for r in sorted(("missing_timestamp", "negative_price",
+                                             "event_excluded")) if counts[r]}
+    no_user = counts["no_user_id"]
     if spec.dedupe:
-        # Exact duplicates: same canonical values; the earliest source row is kept.
-        kept_sql = f"""SELECT {", ".join(canon)}, min(src_row) AS src_row
-            FROM {stage} WHERE drop_reason IS NULL GROUP BY ALL"""
-    else:
-        kept_sql = f"SELECT * FROM {stage} WHERE drop_reason IS NULL"
-    engine.execute(f"""CREATE OR REPLACE TABLE {table} AS
-        {select_canonical(exprs, f"FROM ({kept_sql}) ORDER BY src_row")}""")
-    counts = engine.sql(f"""SELECT drop_reason, count(*) AS n FROM {stage}
-                            WHERE drop_reason IS NOT NULL GROUP BY 1 ORDER BY 1""")
-    dropped = {str(r): int(n) for r, n in counts.itertuples(index=False)}
-    rows_read = engine.count(stage)
-    kept = engine.count(table)
-    n_dup = rows_read - kept - sum(dropped.values())
-    if n_dup:
-        dropped["duplicate"] = n_dup
-    flags = engine.sql(f"""SELECT count(*) FILTER (WHERE user_id IS NULL) AS no_user_id
-                           FROM {table}""").iloc[0]
+        engine.execute(_DUPLICATES_SQL.format(stage=stage, canon=_CANON))
+        dups = engine.sql(f"SELECT count(*) AS n, count(*) FILTER (WHERE no_user_id) AS u "
+                          f"FROM {stage}_dups").iloc[0]
+        if dups["n"]:
+            dropped["duplicate"] = int(dups["n"])
+            no_user -= int(dups["u"])
+            engine.execute(f"DELETE FROM {stage} WHERE rowid IN (SELECT _row FROM {stage}_dups)")
+        engine.execute(f"DROP TABLE {stage}_dups")
+    engine.execute(f"DELETE FROM {stage} WHERE drop_reason IS NOT NULL")
+    for helper in _HELPERS:
+        engine.execute(f"ALTER TABLE {stage} DROP COLUMN {helper}")
+    engine.execute(f"DROP TABLE IF EXISTS {table}")
+    engine.execute(f"ALTER TABLE {stage} RENAME TO {table}")
     quality = DataQuality(
-        source=str(spec.path), rows_read=rows_read, rows_kept=kept, dropped=dropped,
-        notes={k: int(v) for k, v in flags.items()},
+        source=str(spec.path), rows_read=counts["n_rows"], rows_kept=engine.count(table),
+        dropped=dropped, notes={"no_user_id": no_user},
     )
     quality.check_balanced()
     return quality
@@ -254,9 +292,10 @@ def load_events(engine: Engine, spec: SourceSpec, table: str = "events") -> Data
             spec.path, "no event column mapped",
             "map one (--map event_type=COLUMN) or set --default-event (e.g. purchase)")
     stage = f"_stage_{table}"
-    _stage(engine, spec, stage)
-    _validate(engine, spec, stage)
-    quality = _keep(engine, spec, stage, table)
-    engine.execute(f"DROP TABLE IF EXISTS {stage}")
-    engine.execute(f"DROP VIEW IF EXISTS {stage}_src")
-    return quality
+    try:
+        _stage(engine, spec, stage)
+        counts = _validate(engine, spec, stage)
+        return _keep(engine, spec, stage, table, counts)
+    finally:
+        engine.execute(f"DROP TABLE IF EXISTS {stage}")
+        engine.execute(f"DROP VIEW IF EXISTS {stage}_src")

@@ -13,12 +13,13 @@ import pandas as pd
 
 from xbehavior.config import RunConfig
 from xbehavior.engine import Engine
+from xbehavior.errors import XBehaviorError
 from xbehavior.features import TABULAR_FEATURES
 from xbehavior.features.monthly import monthly_user_features
 from xbehavior.insights.findings import Finding, make_findings
 from xbehavior.insights.importance import compare_importance, sequence_permutation_importance
 from xbehavior.insights.stats import rate_table
-from xbehavior.insights.targeting import gain_table, targeting_table
+from xbehavior.insights.targeting import ab_sample_size, gain_table, targeting_table
 from xbehavior.jobs.data_prep import PreparedData
 from xbehavior.jobs.modelling import ModelResult
 from xbehavior.segments.config import SegmentConfig
@@ -40,6 +41,7 @@ class Analysis:
     findings: list[Finding]
     best_model: str
     importance: pd.DataFrame  # feature x model permutation importance on the test set
+    ab_plan: pd.DataFrame  # customers per arm to test a treatment, by segment
 
 
 def test_users(data: PreparedData, results: list[ModelResult]) -> pd.DataFrame:
@@ -103,7 +105,24 @@ def analyse(
     findings = make_findings(tables)
     importance = importance_table(data, results, cfg.seed)
     return Analysis(users, segmentation, monthly, rates, returns, gains, targeting,
-                    findings, best.name, importance)
+                    findings, best.name, importance, ab_plan(rates["segment"]))
+
+
+def ab_plan(by_segment: pd.DataFrame, uplifts: tuple[float, ...] = (0.05, 0.10, 0.20)
+            ) -> pd.DataFrame:
+    """Customers per arm needed to detect a relative uplift of each segment's repurchase rate
+    (two-sided alpha 0.05, power 0.8), next to how many customers the segment has."""
+    rows = []
+    for _, seg in by_segment.iterrows():
+        row = {"segment": seg["segment"], "customers": int(seg["n"]),
+               "base_rate": float(seg["rate"])}
+        for uplift in uplifts:
+            try:
+                row[f"per_arm_for_+{uplift:.0%}"] = ab_sample_size(float(seg["rate"]), uplift)
+            except XBehaviorError:  # rate 0, or the uplifted rate would pass 100%
+                row[f"per_arm_for_+{uplift:.0%}"] = None
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 #: models whose feature importance the report sets side by side (the paper's comparison)

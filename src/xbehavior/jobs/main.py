@@ -159,6 +159,7 @@ def _metrics_json(
         "clustering": analysis.segmentation.metrics.to_dict(orient="records"),
         "clustering_monthly": analysis.monthly.to_dict(orient="records"),
         "findings": [f.text for f in analysis.findings],
+        "importance": analysis.importance.to_dict(orient="records"),
         "seconds": seconds,
     }
 

@@ -163,6 +163,8 @@ def _targeting_section(analysis: Analysis) -> Section:
              analysis.order_returns),
             ("Cumulative gain and lift by score decile", analysis.gains),
             ("Targeting: segment x country", analysis.targeting),
+            ("A/B test plan: customers per arm to detect a relative uplift (alpha 0.05 "
+             "two-sided, power 0.8)", analysis.ab_plan),
         ],
         figures=[rate_bars(analysis.rates["country"], "country", "Repurchase rate by country"),
                  gain_figure(analysis.gains)],
