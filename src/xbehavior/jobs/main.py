@@ -30,6 +30,7 @@ from xbehavior.jobs.analysis import Analysis, analyse, decile
 from xbehavior.jobs.data_prep import PreparedData, horizon_for, prepare
 from xbehavior.jobs.modelling import (
     ModelResult,
+    TrainingHooks,
     metrics_table,
     train_sequence_models,
     train_tabular_models,
@@ -51,22 +52,23 @@ def run_main(cfg: RunConfig, console: Console | None = None) -> Path:
         torch.set_num_threads(cfg.threads)
     started = time.perf_counter()
     engine = DuckDBEngine(threads=cfg.threads)
-    columns = (TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.fields[info]}"),
-               TimeElapsedColumn())
+    columns = (TextColumn("{task.description:<24}"), BarColumn(bar_width=24),
+               TextColumn("{task.fields[info]}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
+        done = _step_logger(progress, console)
         step = progress.add_task("ingest + features", total=1, info="")
         data = prepare(engine, cfg)
-        progress.update(step, advance=1, info=_data_info(data))
+        done(step, _data_info(data))
         step = progress.add_task("tabular baselines", total=1, info="")
         results = train_tabular_models(data, cfg)
-        progress.update(step, advance=1, info=_best_info(results))
-        results += train_sequence_models(data, cfg, out / "models", _epoch_bars(progress))
+        done(step, _best_info(results))
+        results += train_sequence_models(data, cfg, out / "models", _epoch_bars(progress, done))
         step = progress.add_task("segments + insights", total=1, info="")
         analysis = analyse(engine, data, results, cfg)
-        progress.update(step, advance=1, info=f"{len(analysis.findings)} findings")
+        done(step, f"{len(analysis.findings)} findings")
         step = progress.add_task("report", total=1, info="")
         _write_outputs(out, cfg, data, results, analysis, time.perf_counter() - started)
-        progress.update(step, advance=1, info=str(out / "report.html"))
+        done(step, str(out / "report.html"))
     return out
 
 
@@ -81,15 +83,29 @@ def _best_info(results: list[ModelResult]) -> str:
     return f"best {best.name} ROC-AUC {best.metrics['roc_auc']:.3f}"
 
 
-def _epoch_bars(progress: Progress) -> Callable[[str, int], Callable[[EpochLog], None]]:
-    def start(name: str, max_epochs: int) -> Callable[[EpochLog], None]:
+def _step_logger(progress: Progress, console: Console) -> Callable[[object, str], None]:
+    """Mark a step done; off a terminal (CI, logs) also print a plain line as it happens."""
+
+    def done(task: object, info: str) -> None:
+        progress.update(task, completed=progress.tasks[task].total, info=info)
+        if not console.is_terminal:
+            console.print(f"{progress.tasks[task].description}: {info}", highlight=False)
+
+    return done
+
+
+def _epoch_bars(progress: Progress, done: Callable[[object, str], None]) -> TrainingHooks:
+    """A progress bar per sequence model, advanced every epoch, closed when training ends."""
+
+    def start(name: str, max_epochs: int) -> tuple[Callable[[EpochLog], None],
+                                                   Callable[[str], None]]:
         task = progress.add_task(f"train {name}", total=max_epochs, info="")
 
         def on_epoch(log: EpochLog) -> None:
-            progress.update(task, completed=log.epoch, info=f"epoch {log.epoch} val loss "
-                            f"{log.val_loss:.4f}")
+            progress.update(task, completed=log.epoch,
+                            info=f"epoch {log.epoch} val loss {log.val_loss:.4f}")
 
-        return on_epoch
+        return on_epoch, lambda summary: done(task, summary)
 
     return start
 

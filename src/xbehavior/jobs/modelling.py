@@ -18,6 +18,9 @@ from xbehavior.models.metrics import binary_metrics
 from xbehavior.models.tabular import fit_tabular
 from xbehavior.models.train import EpochLog, TrainConfig, fit_sequence_model
 
+#: (model name, max epochs) -> (called after every epoch, called once with a summary at the end)
+TrainingHooks = Callable[[str, int], tuple[Callable[[EpochLog], None], Callable[[str], None]]]
+
 
 @dataclass
 class ModelResult:
@@ -58,7 +61,7 @@ def train_sequence_models(
     data: PreparedData,
     cfg: RunConfig,
     model_dir: Path,
-    on_start: Callable[[str, int], Callable[[EpochLog], None]] | None = None,
+    hooks: TrainingHooks | None = None,
 ) -> list[ModelResult]:
     """Each sequence model under one protocol (Adam, lr, batch, early stopping on val)."""
     seqs = data.sequences
@@ -72,8 +75,8 @@ def train_sequence_models(
             batch_size=cfg.batch_size, max_epochs=cfg.max_epochs, patience=cfg.patience,
             seed=cfg.seed, num_threads=cfg.threads,
         )
-        callback = on_start(name, cfg.max_epochs) if on_start else None
-        fitted = fit_sequence_model(name, train, val, tcfg, on_epoch=callback)
+        on_epoch, on_end = hooks(name, cfg.max_epochs) if hooks else (None, None)
+        fitted = fit_sequence_model(name, train, val, tcfg, on_epoch=on_epoch)
         save_sequence_model(fitted, model_dir / name)
         p_test = fitted.predict_proba(test)
         results.append(ModelResult(
@@ -81,6 +84,9 @@ def train_sequence_models(
             binary_metrics(test.y, p_test, fitted.threshold_), fitted.train_seconds,
             epochs=len(fitted.history),
         ))
+        if on_end:
+            auc = results[-1].metrics["roc_auc"]
+            on_end(f"{len(fitted.history)} epochs, test ROC-AUC {auc:.3f}")
     return results
 
 
