@@ -34,10 +34,19 @@ from xbehavior.config import make_config
 from xbehavior.datasets import load_eshop_clickstream, load_online_shoppers
 from xbehavior.engine import DuckDBEngine
 from xbehavior.features import (
-    TABULAR_FEATURES, SequenceData, build_examples, build_orders, build_sequences, plan_cutoffs,
+    TABULAR_FEATURES,
+    SequenceData,
+    build_examples,
+    build_orders,
+    build_sequences,
+    plan_cutoffs,
 )
 from xbehavior.features.session_sequences import (
-    build_session_sequences, cart_session_steps, pad_last, session_examples, split_by_user,
+    build_session_sequences,
+    cart_session_steps,
+    pad_last,
+    session_examples,
+    split_by_user,
     standardise,
 )
 from xbehavior.features.sessions import sessionise
@@ -122,6 +131,17 @@ def table(rows: list[dict], by: str = "model") -> str:
     return "\n".join(lines)
 
 
+def markdown(df: pd.DataFrame) -> str:
+    """A DataFrame as a markdown table (floats to 4 decimals, NaN blank)."""
+    def cell(v):
+        if isinstance(v, float):
+            return "" if np.isnan(v) else f"{v:.4f}"
+        return str(v)
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * df.shape[1]]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def _std(v: float) -> str:
     return "n/a" if np.isnan(v) else f"{v:.3f}"
 
@@ -194,7 +214,7 @@ def permutation(models: dict, test: SequenceData, s: Settings) -> None:
               for n in ("lstm", "xlstm_paper")}
     cmp = compare_importance(tables)
     s.say("permutation importance on test (ROC-AUC drop, mean of 5 shuffles; seed-0 models):")
-    s.say(cmp.head(12).to_markdown(index=False, floatfmt=".4f"))
+    s.say(markdown(cmp.head(12)))
     for n, df in tables.items():
         coupon = df.index[df["feature"] == "coupon_share"][0] + 1
         s.say(f"{n}: top feature {df['feature'].iloc[0]!r}; coupon_share ranks {coupon} of "
@@ -316,7 +336,7 @@ def eshop_sequences(max_len: int, seed: int) -> tuple[SequenceData, np.ndarray, 
     rng = np.random.default_rng(seed)
     cut = rng.random(len(sessions))
     split = np.where(cut < 0.70, "train", np.where(cut < 0.85, "val", "test"))
-    x, mean, std = standardise(x, mask, split == "train")
+    x, _, _ = standardise(x, mask, split == "train")
     poland = (raw.groupby("session ID", sort=True)["country"].first() == 29).to_numpy(int)
     pos, groups = 0, {}
     for g, cols in groups_cols.items():
@@ -396,7 +416,7 @@ def eshop_task(s: Settings, models: tuple[str, ...] = ("lstm", "xlstm_paper")) -
     df = pd.DataFrame(rows)
     out = df.drop(columns="seed").groupby("model", sort=False).agg(["mean", "std"])
     out.columns = [f"{a}_{b}" for a, b in out.columns]
-    s.say(out.reset_index().to_markdown(index=False, floatfmt=".4f"))
+    s.say(markdown(out.reset_index()))
     s.say("test_mse: next-click MSE on standardised features (model: linear decoder refit on "
           "train hidden states); probe_auc_poland: logistic probe ROC-AUC on test")
     s.say(s.line().replace(f"patience={s.patience}", "patience=3"))

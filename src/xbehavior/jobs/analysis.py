@@ -86,8 +86,9 @@ def analyse(
     users = test_users(data, results)
     segmentation, monthly = segment(engine, data, users, results, cfg)
     main_algo = _main_segmentation(segmentation)
-    users["segment"] = segmentation.labels[main_algo].reindex(users["user_id"]).to_numpy()
-    users["segment"] = main_algo + " #" + users["segment"].astype("string")
+    clusters = segmentation.labels[main_algo].reindex(users["user_id"]).to_numpy()
+    users["segment"] = describe_clusters(users, pd.Series(clusters, index=users.index),
+                                         main_algo)
     best = max(
         (r for r in results if r.kind in ("tabular", "sequence") and r.name != "base_rate"),
         key=lambda r: r.metrics["roc_auc"],
@@ -168,6 +169,22 @@ def order_return_rates(engine: Engine, before: pd.Timestamp) -> pd.DataFrame:
         f"SELECT country, is_return FROM orders WHERE ts < TIMESTAMP '{before}'"
     )
     return rate_table(orders, "country", "is_return", min_count=100)
+
+
+def describe_clusters(users: pd.DataFrame, clusters: pd.Series, algorithm: str) -> pd.Series:
+    """Readable segment names: the cluster's median orders per month and order value.
+
+    e.g. "kmeans #1: 0.9 orders/mo, AOV 410"; noise (-1) is named as such.
+    """
+    names = {}
+    for cluster, members in users.groupby(clusters.to_numpy()):
+        if cluster == -1:
+            names[cluster] = f"{algorithm} noise"
+            continue
+        opm = members["orders_per_month"].median()
+        aov = members["avg_order_value"].median()
+        names[cluster] = f"{algorithm} #{cluster}: {opm:.1f} orders/mo, AOV {aov:,.0f}"
+    return clusters.map(names).astype("string")
 
 
 def _main_segmentation(result: SegmentationResult) -> str:

@@ -54,7 +54,7 @@ class XLSTMConfig:
     conv_kernel: int = 4  # causal depthwise conv; 0 turns it off
     qkv_block: int = 4  # mLSTM q/k/v projections are block-diagonal with this block size
     mlstm_form: str = "parallel"  # "parallel" or "recurrent" (same maths; tests compare them)
-    dropout: float = 0.0  # before the head
+    dropout: float = 0.0  # on every residual branch's output and before the head (training only)
 
 
 # ----------------------------------------------------------------------------- sLSTM maths
@@ -72,65 +72,69 @@ def _slstm_forward(pre: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, ..
     Exactly the stabilised recurrence's h (c/n is what it computes), with no exp at all, and
     about half the kernel launches per step, which is what a CPU step costs at these sizes.
     ℓ_0 = −∞ gives u_1 = +∞, w_1 = 1, ℓ_1 = ĩ_1 without special-casing the first step.
-    Each step writes straight into preallocated (B, T, ·) buffers (no per-step stack/cat).
+    Each step writes straight into preallocated time-major (T, B, ·) buffers, so every
+    per-step slice is contiguous (no per-step stack/cat, no strided copies); the returned h
+    is a (B, T, D) view of one of them.
     """
     b, t_len, d = pre.shape[0], pre.shape[1], r.shape[0]
-    g_all = pre.new_empty(b, t_len, 4 * d)
-    z_all, o_all, w_all, cbar_all, h_all = (pre.new_empty(b, t_len, d) for _ in range(5))
+    g_all = pre.new_empty(t_len, b, 4 * d)
+    z_all, o_all, w_all, cbar_all, h_all = (pre.new_empty(t_len, b, d) for _ in range(5))
     h = pre.new_zeros(b, d)
     cbar = pre.new_zeros(b, d)
     ell = pre.new_full((b, d), float("-inf"))
     for t in range(t_len):
-        g = torch.addmm(pre[:, t], h, r, out=g_all[:, t])  # (B, 4D)
-        z = torch.tanh(g[:, :d], out=z_all[:, t])
-        o = torch.sigmoid(g[:, 3 * d :], out=o_all[:, t])
+        g = torch.addmm(pre[:, t], h, r, out=g_all[t])  # (B, 4D)
+        z = torch.tanh(g[:, :d], out=z_all[t])
+        o = torch.sigmoid(g[:, 3 * d :], out=o_all[t])
         i_t = g[:, d : 2 * d]
         u = i_t - F.logsigmoid(g[:, 2 * d : 3 * d])
         u -= ell  # u_t = ĩ_t − log f_t − ℓ_{t−1}
-        w = torch.sigmoid(u, out=w_all[:, t])
+        w = torch.sigmoid(u, out=w_all[t])
         ell = i_t - F.logsigmoid(u)
-        cbar = torch.addcmul(cbar, w, z - cbar, out=cbar_all[:, t])
-        h = torch.mul(o, cbar, out=h_all[:, t])
-    return h_all, g_all, z_all, o_all, w_all, cbar_all
+        cbar = torch.addcmul(cbar, w, z - cbar, out=cbar_all[t])
+        h = torch.mul(o, cbar, out=h_all[t])
+    return h_all.transpose(0, 1), g_all, z_all, o_all, w_all, cbar_all
 
 
-def _slstm_backward(dh_all: torch.Tensor, r: torch.Tensor, h_all: torch.Tensor,
-                    g_all: torch.Tensor, z_all: torch.Tensor, o_all: torch.Tensor,
-                    w_all: torch.Tensor, cbar_all: torch.Tensor):
+def _slstm_backward(dh_all: torch.Tensor, r: torch.Tensor, g_all: torch.Tensor,
+                    z_all: torch.Tensor, o_all: torch.Tensor, w_all: torch.Tensor,
+                    cbar_all: torch.Tensor, h_all: torch.Tensor):
     """Backprop through time of ``_slstm_forward`` by hand -> (d pre (B,T,4D), d r (D,4D)).
 
-    Everything that does not depend on the backward recurrence (1 − z², (1 − w), w(1 − w),
+    dh_all (B, T, D); the saved tensors are the forward's time-major (T, B, ·) buffers.
+    Everything that does not depend on the backward recurrence (1 − z², 1 − w, w(1 − w),
     z − c̄_{t−1}, σ(f̃) − 1, c̄ o (1 − o)) is computed for all steps at once before the loop;
     the loop carries dh (through R), dc̄ and dℓ. Checked by gradcheck in the tests.
     """
-    b, t_len, d = h_all.shape[0], h_all.shape[1], h_all.shape[2]
+    t_len, b, d = h_all.shape
+    dh_all = dh_all.transpose(0, 1)  # (T, B, D) view
     one_m_z2 = 1 - z_all * z_all
     one_m_w = 1 - w_all
     w_one_m_w = w_all * one_m_w
-    cbar_prev = torch.cat([cbar_all.new_zeros(b, 1, d), cbar_all[:, :-1]], 1)
-    z_m_cbar = z_all - cbar_prev
+    z_m_cbar = z_all - torch.cat([cbar_all.new_zeros(1, b, d), cbar_all[:-1]])  # z_t − c̄_{t−1}
     sig_f_m1 = torch.sigmoid(g_all[..., 2 * d : 3 * d]) - 1  # d log σ(f̃) / d f̃ = −(σ(f̃) − 1)
     cbar_dsig_o = cbar_all * o_all * (1 - o_all)
-    dpre = dh_all.new_empty(b, t_len, 4 * d)
+    dpre = g_all.new_empty(t_len, b, 4 * d)
     rt = r.t()
-    dcbar_next = dh_all.new_zeros(b, d)  # dL/dc̄_t through c̄_{t+1}
-    dl = dh_all.new_zeros(b, d)  # dL/dℓ_t through u_{t+1}
+    dcbar_next = g_all.new_zeros(b, d)  # dL/dc̄_t through c̄_{t+1}
+    dl = g_all.new_zeros(b, d)  # dL/dℓ_t through u_{t+1}
     dh_rec = None
     for t in range(t_len - 1, -1, -1):
-        dh = dh_all[:, t] if dh_rec is None else dh_all[:, t] + dh_rec
-        dcbar = torch.addcmul(dcbar_next, dh, o_all[:, t])
-        torch.mul(dcbar * w_all[:, t], one_m_z2[:, t], out=dpre[:, t, :d])  # d z̃
-        du = dcbar * z_m_cbar[:, t] * w_one_m_w[:, t]  # via w = σ(u)
-        du.addcmul_(dl, one_m_w[:, t], value=-1)  # via ℓ_t = ĩ_t − log σ(u_t)
-        torch.add(dl, du, out=dpre[:, t, d : 2 * d])  # d ĩ: through ℓ_t and u_t
-        torch.mul(du, sig_f_m1[:, t], out=dpre[:, t, 2 * d : 3 * d])  # d f̃ = −du (1 − σ(f̃))
-        torch.mul(dh, cbar_dsig_o[:, t], out=dpre[:, t, 3 * d :])  # d õ
-        dcbar_next = dcbar * one_m_w[:, t]
+        dh = dh_all[t] if dh_rec is None else dh_all[t] + dh_rec
+        dcbar = torch.addcmul(dcbar_next, dh, o_all[t])
+        dpre_t = dpre[t]
+        torch.mul(dcbar * w_all[t], one_m_z2[t], out=dpre_t[:, :d])  # d z̃
+        du = dcbar * z_m_cbar[t] * w_one_m_w[t]  # via w = σ(u)
+        du.addcmul_(dl, one_m_w[t], value=-1)  # via ℓ_t = ĩ_t − log σ(u_t)
+        torch.add(dl, du, out=dpre_t[:, d : 2 * d])  # d ĩ: through ℓ_t and u_t
+        torch.mul(du, sig_f_m1[t], out=dpre_t[:, 2 * d : 3 * d])  # d f̃ = −du (1 − σ(f̃))
+        torch.mul(dh, cbar_dsig_o[t], out=dpre_t[:, 3 * d :])  # d õ
+        dcbar_next = dcbar * one_m_w[t]
         dl = -du
-        dh_rec = dpre[:, t] @ rt
-    h_prev = torch.cat([h_all.new_zeros(b, 1, d), h_all[:, :-1]], 1)
+        dh_rec = dpre_t @ rt
+    h_prev = torch.cat([h_all.new_zeros(1, b, d), h_all[:-1]])  # (T, B, D)
     dr = h_prev.reshape(-1, d).t() @ dpre.reshape(-1, 4 * d)  # Σ_t h_{t-1}ᵀ dg_t
-    return dpre, dr
+    return dpre.transpose(0, 1), dr
 
 
 class _SLSTMScan(torch.autograd.Function):
@@ -140,12 +144,12 @@ class _SLSTMScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, pre, r):
         h, *saved = _slstm_forward(pre, r)
-        ctx.save_for_backward(r, h, *saved)
+        ctx.save_for_backward(r, *saved, h.transpose(0, 1))  # buffers are time-major
         return h
 
     @staticmethod
     def backward(ctx, dh):
-        return _slstm_backward(dh.contiguous(), *ctx.saved_tensors)
+        return _slstm_backward(dh, *ctx.saved_tensors)
 
 
 def slstm_recurrence(pre: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
@@ -184,18 +188,26 @@ def slstm_reference(pre: torch.Tensor, r_heads: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------- mLSTM maths
 
 
-def mlstm_parallel(q, k, v, i_pre, f_pre) -> torch.Tensor:
+def mlstm_parallel(q, k, v, i_pre, f_pre, scale: float | None = None) -> torch.Tensor:
     """Stabilised parallel mLSTM. q, k, v: (B, NH, T, DH); i_pre, f_pre: (B, NH, T)
-    -> h̃: (B, NH, T, DH). Time and memory O(T² · DH) per head."""
+    -> h̃: (B, NH, T, DH); k is scaled by ``scale`` (default 1/√DH). Time and memory
+    O(T² · DH) per head: for the short sequences here (T ≤ 64) this is a handful of batched
+    matmuls and (B, NH, T, T) element-wise ops instead of T recurrent steps.
+
+    The stabiliser m is detached: h̃ does not depend on it (multiply numerator and
+    denominator by e^m), so its gradient is exactly zero and autograd need not route one
+    through the row max. The scale enters as exp(D̃ − m + log scale), sparing a (T, T) pass.
+    """
     t_len, dh = q.shape[2], q.shape[3]
+    scale = 1.0 / math.sqrt(dh) if scale is None else scale
     cum = torch.cumsum(F.logsigmoid(f_pre), dim=-1)  # (B, NH, T)
-    d_tilde = cum.unsqueeze(-1) - cum.unsqueeze(-2) + i_pre.unsqueeze(-2)  # (B, NH, T, T)
-    causal = torch.ones(t_len, t_len, dtype=torch.bool, device=q.device).tril()
-    d_tilde = d_tilde.masked_fill(~causal, float("-inf"))
-    m = d_tilde.amax(dim=-1, keepdim=True)  # (B, NH, T, 1), finite: diagonal is ĩ_t
-    s = (q @ k.transpose(-1, -2)) / math.sqrt(dh) * torch.exp(d_tilde - m)  # (B, NH, T, T)
-    norm = torch.maximum(s.sum(dim=-1, keepdim=True).abs(), torch.exp(-m))
-    return (s / norm) @ v  # (B, NH, T, DH)
+    d_tilde = cum.unsqueeze(-1) + (i_pre - cum).unsqueeze(-2)  # (B, NH, T, T): D̃_ts
+    upper = torch.ones(t_len, t_len, dtype=torch.bool, device=q.device).triu(1)
+    d_tilde = d_tilde.masked_fill_(upper, float("-inf"))  # s > t
+    m = d_tilde.amax(dim=-1, keepdim=True).detach()  # (B, NH, T, 1), finite: diagonal is ĩ_t
+    s = (q @ k.transpose(-1, -2)) * torch.exp(d_tilde - (m - math.log(scale)))  # (B,NH,T,T)
+    norm = torch.maximum(s.sum(dim=-1, keepdim=True).abs(), torch.exp(-m))  # (B, NH, T, 1)
+    return (s @ v) / norm  # (B, NH, T, DH)
 
 
 def mlstm_recurrent(q, k, v, i_pre, f_pre) -> torch.Tensor:
@@ -253,7 +265,7 @@ class HeadNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
-        xh = x.view(b, t, self.num_heads, d // self.num_heads)
+        xh = x.reshape(b, t, self.num_heads, d // self.num_heads)
         xh = F.layer_norm(xh, xh.shape[-1:])
         return xh.reshape(b, t, d) * self.weight
 
@@ -293,12 +305,17 @@ class HeadwiseLinear(nn.Module):
         w = torch.randn(nb, self.block, n_out * self.block) / math.sqrt(self.block)
         self.weight = nn.Parameter(w)
 
+    def dense(self) -> torch.Tensor:
+        """The full (D, n_out·D) weight, zero off the diagonal blocks: output column
+        o·D + m·block + j reads block m. One dense matmul beats D/block tiny batched ones."""
+        nb, bs, n_out = self.weight.shape[0], self.block, self.n_out
+        eye = torch.eye(nb, dtype=self.weight.dtype, device=self.weight.device)
+        w = self.weight.view(nb, bs, n_out, 1, bs) * eye.view(nb, 1, 1, nb, 1)
+        return w.reshape(nb * bs, n_out * nb * bs)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         *lead, d = x.shape
-        nb = d // self.block
-        y = torch.einsum("nbi,bio->nbo", x.reshape(-1, nb, self.block), self.weight)
-        y = y.reshape(-1, nb, self.n_out, self.block).transpose(1, 2)  # (N, n_out, nb, bs)
-        y = y.reshape(*lead, self.n_out, d)
+        y = (x @ self.dense()).view(*lead, self.n_out, d)
         return y.squeeze(-2) if self.n_out == 1 else y
 
 
@@ -346,13 +363,26 @@ class MLSTMLayer(nn.Module):
         b, t, d = x.shape
         return x.view(b, t, self.num_heads, d // self.num_heads).transpose(1, 2)  # (B,NH,T,DH)
 
+    def fused_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A (Di, 2Di + 2NH), Bv (Di, Di + 2NH)) with x_conv @ A = [q, k, gate part from q, k]
+        and x @ Bv = [v, gate part from v]: the gate pre-activations are linear in q, k, v, so
+        their weights fold into the q/k/v maps and the (B, T, 3Di) concat disappears."""
+        di = self.w_v.weight.shape[0] * self.w_v.block
+        w_qk, w_v = self.w_qk.dense(), self.w_v.dense()  # (Di, 2Di), (Di, Di)
+        g = self.w_gates.weight  # (2NH, 3Di)
+        return (torch.cat([w_qk, w_qk @ g[:, : 2 * di].t()], dim=1),
+                torch.cat([w_v, w_v @ g[:, 2 * di :].t()], dim=1))
+
     def forward(self, x: torch.Tensor, x_conv: torch.Tensor) -> torch.Tensor:
-        q, k = self.w_qk(x_conv).unbind(-2)  # (B, T, Di) each
-        v = self.w_v(x)
-        gates = self.w_gates(torch.cat([q, k, v], dim=-1)).transpose(1, 2)  # (B, 2NH, T)
-        i_pre, f_pre = gates[:, : self.num_heads], gates[:, self.num_heads :]
+        di, nh = x.shape[-1], self.num_heads
+        a_mat, b_mat = self.fused_weights()
+        qkg = x_conv @ a_mat  # (B, T, 2Di + 2NH): q, k, gates from q and k
+        vg = x @ b_mat  # (B, T, Di + 2NH): v, gates from v
+        gates = (qkg[..., 2 * di :] + vg[..., di:] + self.w_gates.bias).transpose(1, 2)
+        i_pre, f_pre = gates[:, :nh], gates[:, nh:]  # (B, NH, T) each
+        q, k, v = (self._heads(t) for t in (qkg[..., :di], qkg[..., di : 2 * di], vg[..., :di]))
         fn = mlstm_parallel if self.form == "parallel" else mlstm_recurrent
-        h = fn(self._heads(q), self._heads(k), self._heads(v), i_pre, f_pre)  # (B,NH,T,DH)
+        h = fn(q, k, v, i_pre, f_pre)  # (B, NH, T, DH)
         b, _, t, _ = h.shape
         return self.norm(h.transpose(1, 2).reshape(b, t, -1))  # (B, T, Di)
 
@@ -367,12 +397,13 @@ class MLSTMBlock(nn.Module):
         self.cell = MLSTMLayer(cfg, d_inner)
         self.skip = nn.Parameter(torch.ones(d_inner))
         self.down = nn.Linear(d_inner, cfg.hidden)
+        self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a, gate = self.up(self.ln(x)).chunk(2, dim=-1)  # (B, T, Di) each
         a_conv = self.conv(a)
-        h = self.cell(a, a_conv) + self.skip * a_conv
-        return x + self.down(h * F.silu(gate))  # (B, T, D)
+        h = torch.addcmul(self.cell(a, a_conv), self.skip, a_conv)  # + learnable skip
+        return x + self.drop(self.down(h * F.silu(gate)))  # (B, T, D)
 
 
 class SLSTMBlock(nn.Module):
@@ -384,11 +415,12 @@ class SLSTMBlock(nn.Module):
         self.cell = SLSTMLayer(cfg)
         self.up = nn.Linear(d, 2 * d_ff)
         self.down = nn.Linear(d_ff, d)
+        self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.cell(self.ln1(x))
+        x = x + self.drop(self.cell(self.ln1(x)))
         a, gate = self.up(self.ln2(x)).chunk(2, dim=-1)  # (B, T, d_ff) each
-        return x + self.down(F.gelu(gate) * a)  # (B, T, D)
+        return x + self.drop(self.down(F.gelu(gate) * a))  # (B, T, D)
 
 
 class XLSTMClassifier(SequenceClassifier):
