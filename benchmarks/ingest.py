@@ -5,13 +5,21 @@ ids suffixed ``-k`` and times shifted by k x 3 h (the window is 2 h 50 min, so c
 overlap). Source session ids are dropped so that both paths must sessionise by the 30-minute
 gap. The scaled log is written once per size as Parquet (typed columns, as a warehouse export
 would be); every measured run reads it from disk in a fresh process, so peak RSS (ru_maxrss)
-is per run. Both paths do the same steps: read, validate (timestamps, prices, event names),
-drop exact duplicates, sessionise, then aggregate sessions and per-user features.
+is per run. Both paths do the same steps: read; validate (timestamps present, prices finite
+and at most 1e6, event names in the vocabulary); drop negative prices and exact duplicates;
+sessionise by the 30-minute gap; compute the per-user features. DuckDB runs the package's
+own code (``ingest_file``, ``sessionise``, which also writes the session table,
+``user_features``); pandas computes the same feature columns the log has data for (counts,
+recency, monetary, visits per active day / week / month, day-part and weekend shares, top
+category and its share, cart-to-purchase, browse-without-buying; this log has no device,
+country or coupon column). Each size stops with a message unless both paths find the same
+number of users, sessions and total revenue (to the cent), so the timings compare equal work.
 
 Columns: median wall seconds over ``--runs`` fresh processes, events/s from it, speed-up over
 pandas in the same run, median CPU seconds (user + system, all threads; on a shared machine
 CPU time is steadier than wall time), peak RSS (max over runs), and the 1-minute load average
-when the runs of that row started (the machine has 2 cores shared with other work).
+when the runs of that row started (the machine has 2 cores shared with other work); users and
+sessions are the totals the two paths must agree on.
 
     python benchmarks/ingest.py                      # 1M events, 3 runs each
     python benchmarks/ingest.py --sizes 1e6 1e7 --runs 3
@@ -35,13 +43,7 @@ import duckdb
 from xbehavior.datasets import data_path
 
 VOCAB = ("view", "cart", "remove_from_cart", "checkout", "purchase", "return", "other")
-USER_FEATURES_SQL = """
-CREATE OR REPLACE TABLE user_features AS
-SELECT user_id, count(*) AS n_sessions, sum(n_events) AS n_events, sum(n_views) AS n_views,
-       sum(n_carts) AS n_carts, sum(n_purchases) AS n_purchases, sum(revenue) AS revenue,
-       avg(converted::INT) AS conversion_rate, max(end_ts) AS last_ts
-FROM sessions WHERE user_id IS NOT NULL GROUP BY user_id
-"""
+GAP = "30min"
 
 
 def build_log(n_events: int, path: Path) -> None:
@@ -64,47 +66,84 @@ def build_log(n_events: int, path: Path) -> None:
     ) TO '{path}' (FORMAT PARQUET)""")
 
 
-def run_duckdb(path: Path) -> int:
+def run_duckdb(path: Path) -> dict[str, float]:
+    """The package's own pipeline; returns the totals both paths must agree on."""
     from xbehavior.engine import DuckDBEngine
     from xbehavior.features.sessions import sessionise
+    from xbehavior.features.user_features import user_features
     from xbehavior.ingest import ingest_file
 
     engine = DuckDBEngine(threads=os.cpu_count())
     engine.execute("SET enable_progress_bar = false")
     ingest_file(engine, path)
     sessionise(engine, gap_minutes=30)
-    engine.execute(USER_FEATURES_SQL)
-    return engine.count("user_features")
+    users = user_features(engine)
+    return _totals(users)
 
 
-def run_pandas(path: Path) -> int:
+def _totals(users) -> dict[str, float]:
+    return {"users": len(users), "sessions": int(users["n_sessions"].sum()),
+            "revenue": round(float(users["monetary"].sum()), 2)}
+
+
+def _mode(df, column: str, users) -> tuple:
+    """Most frequent non-null ``column`` per user (ties: alphabetical) and its share."""
+    counts = df.dropna(subset=[column]).groupby(["user_id", column], observed=True).size()
+    counts = counts.rename("n").reset_index()
+    share = counts["n"] / counts.groupby("user_id")["n"].transform("sum")
+    counts = counts.assign(share=share).sort_values(
+        ["user_id", "n", column], ascending=[True, False, True])
+    top = counts.drop_duplicates("user_id").set_index("user_id")
+    return top[column].reindex(users), top["share"].reindex(users)
+
+
+def run_pandas(path: Path) -> dict[str, float]:
+    """The same steps in plain pandas (see the module docstring); returns the totals."""
+    import numpy as np
     import pandas as pd
 
     df = pd.read_parquet(path)
-    if df["ts"].isna().any() or not df["event_type"].isin(VOCAB).all():
-        raise ValueError("bad timestamps or event names")
     price = pd.to_numeric(df["price"], errors="raise")
-    df = df[~(price < 0)]
-    df = df.drop_duplicates()
+    if (df["ts"].isna().any() or not df["event_type"].isin(VOCAB).all()
+            or (price > 1e6).any() or np.isinf(price).any()):
+        raise ValueError("bad timestamps, prices or event names")
+    df = df[~(price < 0)].drop_duplicates()
+    kind = df["event_type"]
+    df["revenue"] = np.where(kind.eq("purchase"), df["price"],
+                             np.where(kind.eq("return"), -df["price"].abs(), np.nan))
     df = df.sort_values(["user_id", "ts"], kind="stable")
-    gap = df["ts"].diff() > pd.Timedelta(minutes=30)
-    new = gap | (df["user_id"] != df["user_id"].shift())
+    new = (df["user_id"] != df["user_id"].shift()) | (df["ts"].diff() > pd.Timedelta(GAP))
     df["session"] = new.cumsum()
-    df["is_view"] = df["event_type"].eq("view")
-    df["is_cart"] = df["event_type"].eq("cart")
-    df["is_purchase"] = df["event_type"].eq("purchase")
-    df["rev"] = df["price"].where(df["is_purchase"])
-    sessions = df.groupby("session", sort=False).agg(
-        user_id=("user_id", "first"), start_ts=("ts", "min"), end_ts=("ts", "max"),
-        n_events=("ts", "size"), n_views=("is_view", "sum"), n_carts=("is_cart", "sum"),
-        n_purchases=("is_purchase", "sum"), revenue=("rev", "sum"))
-    sessions["converted"] = sessions["n_purchases"] > 0
-    users = sessions.groupby("user_id").agg(
-        n_sessions=("n_events", "size"), n_events=("n_events", "sum"),
-        n_views=("n_views", "sum"), n_carts=("n_carts", "sum"),
-        n_purchases=("n_purchases", "sum"), revenue=("revenue", "sum"),
-        conversion_rate=("converted", "mean"), last_ts=("end_ts", "max"))
-    return len(users)
+    df["is_view"], df["is_cart"] = kind.eq("view"), kind.eq("cart")
+    df["is_purchase"] = kind.eq("purchase")
+    sess = df.groupby("session", sort=False).agg(
+        user_id=("user_id", "first"), view=("is_view", "any"), bought=("is_purchase", "any"))
+    sess["browse"] = sess["view"] & ~sess["bought"]
+    per_session = sess.groupby("user_id").agg(n_sessions=("browse", "size"),
+                                              n_browse=("browse", "sum"))
+    ts = df["ts"]
+    hour = ts.dt.hour
+    df = df.assign(day=ts.dt.normalize(), week=(ts - pd.to_timedelta(ts.dt.weekday, "D"))
+                   .dt.normalize(), month=ts.dt.year * 12 + ts.dt.month,
+                   night=hour < 6, morning=(hour >= 6) & (hour < 12),
+                   afternoon=(hour >= 12) & (hour < 18), evening=hour >= 18,
+                   weekend=ts.dt.weekday >= 5)
+    u = df.groupby("user_id").agg(
+        n_events=("ts", "size"), last_ts=("ts", "max"), n_purchases=("is_purchase", "sum"),
+        n_carts=("is_cart", "sum"), monetary=("revenue", "sum"), active_days=("day", "nunique"),
+        active_weeks=("week", "nunique"), active_months=("month", "nunique"),
+        share_night=("night", "mean"), share_morning=("morning", "mean"),
+        share_afternoon=("afternoon", "mean"), share_evening=("evening", "mean"),
+        share_weekend=("weekend", "mean"))
+    u = u.join(per_session)
+    u["recency_days"] = (u["last_ts"].max() - u["last_ts"]) / pd.Timedelta(days=1)
+    for unit in ("day", "week", "month"):
+        u[f"visits_per_active_{unit}"] = u["n_sessions"] / u[f"active_{unit}s"]
+    views = df[df["is_view"]]
+    u["top_category"], u["category_interest_share"] = _mode(views, "category", u.index)
+    u["cart_to_purchase"] = u["n_purchases"] / u["n_carts"].where(u["n_carts"] > 0)
+    u["browse_without_buying"] = u["n_browse"] / u["n_sessions"]
+    return _totals(u.reset_index())
 
 
 def _cpu_s() -> float:
@@ -116,13 +155,14 @@ def child(impl: str, path: Path) -> None:
     import pandas  # noqa: F401  (imported by both paths: keep import time out of the timing)
 
     import xbehavior.features.sessions
+    import xbehavior.features.user_features
     import xbehavior.ingest  # noqa: F401
 
     cpu, start = _cpu_s(), time.perf_counter()
-    n_users = (run_duckdb if impl == "duckdb" else run_pandas)(path)
+    totals = (run_duckdb if impl == "duckdb" else run_pandas)(path)
     seconds, cpu = time.perf_counter() - start, _cpu_s() - cpu
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "rss_mb": rss_mb, "users": n_users}))
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "rss_mb": rss_mb, **totals}))
 
 
 def measure(impl: str, path: Path) -> dict[str, float]:
@@ -143,7 +183,7 @@ def main() -> None:
         child(args.child, args.file)
         return
     print(f"{'events':>11} {'impl':>7} {'median s':>9} {'events/s':>11} {'vs pandas':>9} "
-          f"{'CPU s':>7} {'peak RSS MB':>11} {'users':>9} {'load 1m':>7}")
+          f"{'CPU s':>7} {'peak RSS MB':>11} {'users':>9} {'sessions':>10} {'load 1m':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes):
             path = Path(tmp) / f"log_{size}.parquet"
@@ -155,14 +195,31 @@ def main() -> None:
                 results[impl] = {
                     "s": statistics.median(r["seconds"] for r in runs),
                     "cpu": statistics.median(r["cpu_s"] for r in runs),
-                    "rss": max(r["rss_mb"] for r in runs), "users": runs[0]["users"],
-                    "load": load}
-            base = results.get("pandas", {}).get("s")
-            for impl, r in results.items():
-                ratio = f"{base / r['s']:.1f}x" if base else "-"
-                print(f"{size:>11,} {impl:>7} {r['s']:>9.2f} {size / r['s']:>11,.0f} "
-                      f"{ratio:>9} {r['cpu']:>7.1f} {r['rss']:>11,.0f} {r['users']:>9,} "
-                      f"{r['load']:>7.2f}", flush=True)
+                    "rss": max(r["rss_mb"] for r in runs), "load": load,
+                    **{k: runs[0][k] for k in TOTALS}}
+            _print_rows(size, results)
+            _check_agree(size, results)
+
+
+TOTALS = ("users", "sessions", "revenue")
+
+
+def _print_rows(size: int, results: dict[str, dict]) -> None:
+    base = results.get("pandas", {}).get("s")
+    for impl, r in results.items():
+        ratio = f"{base / r['s']:.1f}x" if base else "-"
+        print(f"{size:>11,} {impl:>7} {r['s']:>9.2f} {size / r['s']:>11,.0f} "
+              f"{ratio:>9} {r['cpu']:>7.1f} {r['rss']:>11,.0f} {r['users']:>9,} "
+              f"{r['sessions']:>10,} {r['load']:>7.2f}", flush=True)
+
+
+def _check_agree(size: int, results: dict[str, dict]) -> None:
+    """Exit with a one-line message unless every path found the same users, sessions and
+    revenue (to the cent): otherwise the timings would not compare equal work."""
+    seen = {impl: tuple(r[k] for k in TOTALS) for impl, r in results.items()}
+    if len(set(seen.values())) > 1:
+        raise SystemExit(f"{size:,} events: the paths disagree on (users, sessions, revenue): "
+                         f"{seen}; fix the pandas path before reading the timings")
 
 
 if __name__ == "__main__":

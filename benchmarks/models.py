@@ -5,21 +5,27 @@
 (b) online_shoppers: session conversion, tabular, stratified 70/15/15, with / without PageValues;
 (c) dunnhumby: purchase in the next 28 days from basket sequences (coupon share is a step
     feature and an aggregate) + ablation + permutation importance, lstm vs xlstm_paper;
+(c2) dunnhumby: coupon redemption — for each household that received a campaign, will it redeem
+    one of that campaign's coupons, from its baskets strictly before the campaign start, with
+    campaign type as context; campaigns split by start date (train / val / test in time);
 (d) rees46: cart sessions purchased vs abandoned, sequence cut before the first purchase,
-    repeated user-disjoint splits with 95 % intervals (small: 118 sessions);
+    split by session start time (70/15/15 quantiles; --rees-split user: repeated user-disjoint
+    splits) with 95 % intervals over repeats (small: 118 sessions);
 (e) eshop_clickstream: next-click pretraining, test MSE vs baselines, embedding probe.
 
-    python benchmarks/models.py --task a|b|c|d|e|all [--seeds 3] [--max-epochs 100]
+    python benchmarks/models.py --task a|b|c|c2|d|e|all [--seeds 3] [--max-epochs 100]
         [--patience 8] [--ablation-seeds 3] [--threads 1] [--out benchmarks/results/models.md]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,8 +36,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from xbehavior.atomic import write_text
 from xbehavior.config import make_config
-from xbehavior.datasets import load_eshop_clickstream, load_online_shoppers
+from xbehavior.datasets import load_dunnhumby, load_eshop_clickstream, load_online_shoppers
 from xbehavior.engine import DuckDBEngine
 from xbehavior.features import (
     TABULAR_FEATURES,
@@ -46,8 +53,10 @@ from xbehavior.features.session_sequences import (
     cart_session_steps,
     pad_last,
     session_examples,
+    split_by_time,
     split_by_user,
     standardise,
+    time_cutoffs,
 )
 from xbehavior.features.sessions import sessionise
 from xbehavior.ingest import ingest_dataset
@@ -64,6 +73,12 @@ METRICS = ("roc_auc", "pr_auc", "f1", "accuracy", "brier", "log_loss")
 PARTS = ("context_forget", "feature_gate", "multi_cell", "attention")
 ABLATION = {"all on": {}, **{f"-{p}": {p: False} for p in PARTS},
             "all off (= LSTM cell)": {p: False for p in PARTS}}
+#: printed beside every classification table (issue 4: say what the probabilities mean)
+WEIGHTING_NOTE = (
+    "class weighting: sequence models use pos_weight = n_neg/n_pos (train), LightGBM "
+    "scale_pos_weight = n_neg/n_pos, logreg class_weight='balanced'; their scores over-predict "
+    "the positive class, so brier / log_loss are NOT those of calibrated probabilities (unlike "
+    "base_rate, which predicts the training share); compare them between weighted models only")
 
 
 @dataclass
@@ -75,6 +90,7 @@ class Settings:
     threads: int = 1
     ablation_seeds: int = 3
     rees_repeats: int = 20
+    rees_split: str = "time"  # (d): "time" (start-time cut-offs) or "user" (user-disjoint)
     out: list[str] = field(default_factory=list)  # every printed line, for the results file
 
     def say(self, text: str = "") -> None:
@@ -188,6 +204,7 @@ def repurchase_task(dataset: str, s: Settings, importance: bool) -> None:
         rows += [{"model": n, "seed": seed, **run_tabular(n, tab, y, split, seed, s)}
                  for n in TAB]
     s.say(table(rows))
+    s.say(WEIGHTING_NOTE)
     s.say(s.line())
     s.say()
     ablation(parts, [r for r in rows if r["model"] == "xlstm_paper"], s)
@@ -205,6 +222,7 @@ def ablation(parts: dict, all_on: list[dict], s: Settings) -> None:
                       **run_sequence("xlstm_paper", *parts.values(), seed, s, over)}
                      for seed in range(s.ablation_seeds)]
     s.say(table(rows, by="variant"))
+    s.say(WEIGHTING_NOTE)
     s.say()
 
 
@@ -220,6 +238,107 @@ def permutation(models: dict, test: SequenceData, s: Settings) -> None:
         s.say(f"{n}: top feature {df['feature'].iloc[0]!r}; coupon_share ranks {coupon} of "
               f"{len(df)} (drop {df.loc[coupon - 1, 'importance_mean']:.4f} ± "
               f"{df.loc[coupon - 1, 'importance_std']:.4f})")
+    s.say()
+
+
+# ---------------------------------------------------------------- (c2) coupon redemption
+#: a start-date group goes to the split whose share boundary its receipt midpoint falls under
+COUPON_SPLIT = ((0.70, "train"), (0.85, "val"), (1.01, "test"))
+
+
+def campaign_receipts() -> pd.DataFrame:
+    """One row per (household, campaign received): type, start/end date, split, label.
+
+    Split by time: campaigns ordered by start date and cut at campaign boundaries so that
+    train / val / test hold ~70 / 15 / 15 % of receipts (a date group goes where the midpoint
+    of its cumulative receipt share falls). label = 1 iff the household redeemed a coupon of
+    that campaign (coupon_redemptions); prior_redemptions counts its redemptions of any
+    campaign on days strictly before this campaign's start."""
+    rec = load_dunnhumby("campaigns").merge(load_dunnhumby("campaign_descriptions"),
+                                            on="campaign_id", how="inner", validate="m:1")
+    by_date = rec.groupby("start_date").size().sort_index()
+    mid = (by_date.cumsum() - by_date / 2) / by_date.sum()
+    split_of = {d: next(name for edge, name in COUPON_SPLIT if m < edge) for d, m in mid.items()}
+    red = load_dunnhumby("coupon_redemptions")
+    redeemed = red[["household_id", "campaign_id"]].drop_duplicates().assign(label=1)
+    rec = rec.merge(redeemed, on=["household_id", "campaign_id"], how="left")
+    rec["label"] = rec["label"].fillna(0).astype(int)
+    # one row per (household, start date): two campaigns can start on the same day
+    pairs = (rec[["household_id", "start_date"]].drop_duplicates()
+             .merge(red[["household_id", "redemption_date"]], on="household_id"))
+    prior = (pairs[pairs["redemption_date"] < pairs["start_date"]]
+             .groupby(["household_id", "start_date"]).size().rename("prior_redemptions"))
+    rec = rec.merge(prior, on=["household_id", "start_date"], how="left")
+    rec["prior_redemptions"] = rec["prior_redemptions"].fillna(0.0)
+    return rec.assign(split=rec["start_date"].map(split_of),
+                      user_id=rec["household_id"].astype(str),
+                      cutoff=pd.to_datetime(rec["start_date"]))
+
+
+def coupon_examples(s: Settings) -> tuple[pd.DataFrame, SequenceData, pd.DataFrame, dict]:
+    """Receipts with history -> (examples, sequences, tabular frame, row accounting).
+
+    Features come from orders with ts < campaign start (00:00 UTC of the start date, which is
+    before the store-local midnight, so strictly before the campaign); a receipt whose household
+    has no purchase before then is dropped. Train receipts whose campaign is still running when
+    the first test campaign starts are dropped too, so every training label is settled before
+    the test period (val receipts are kept: they only pick the epoch and threshold)."""
+    rec = campaign_receipts()
+    eng = DuckDBEngine(threads=s.threads)
+    ingest_dataset(eng, "dunnhumby")
+    eng.execute("UPDATE events SET price = revenue WHERE price IS NULL AND revenue IS NOT NULL")
+    build_orders(eng)
+    dates = rec[["cutoff", "split"]].drop_duplicates("cutoff")
+    hist = build_examples(eng, dates, horizon_days=28).drop(columns=["label", "split"])
+    ex = rec.merge(hist, on=["user_id", "cutoff"], how="inner", validate="m:1")
+    test_start = rec.loc[rec["split"] == "test", "cutoff"].min()
+    running = (ex["split"] == "train") & (pd.to_datetime(ex["end_date"]) >= test_start)
+    counts = {"read": len(rec), "no purchase before campaign start": len(rec) - len(ex),
+              "train label still open at test start": int(running.sum())}
+    ex = ex[~running].sort_values(["cutoff", "campaign_id", "user_id"]).reset_index(drop=True)
+    counts["kept"] = len(ex)
+    seqs = build_sequences(eng, ex, make_config(dataset="dunnhumby").max_len, n_countries=1)
+    types = sorted(rec["campaign_type"].unique())
+    extra = np.column_stack([*(ex["campaign_type"] == t for t in types),
+                             np.log1p(ex["prior_redemptions"]),
+                             np.log1p((pd.to_datetime(ex["end_date"]) - ex["cutoff"]).dt.days)])
+    names = [f"campaign={t}" for t in types] + ["log_prior_redemptions", "log_campaign_days"]
+    seqs = dataclasses.replace(
+        seqs, context=np.c_[seqs.context, extra].astype(np.float32),
+        context_names=[*seqs.context_names, *names], y=ex["label"].to_numpy(np.float32))
+    tab = pd.concat([ex[TABULAR_FEATURES],
+                     pd.DataFrame(seqs.context, columns=seqs.context_names)], axis=1)
+    return ex, seqs, tab, counts
+
+
+def coupon_task(s: Settings) -> None:
+    ex, seqs, tab, counts = coupon_examples(s)
+    split = ex["split"].to_numpy()
+    parts = {k: seqs.subset(split == k) for k in ("train", "val", "test")}
+    kept = counts.pop("kept")
+    dropped = sum(v for k, v in counts.items() if k != "read")
+    assert kept + dropped == counts["read"]  # rows kept + dropped (by reason) = rows read
+    desc = {k: (f"{(split == k).sum()} receipts, {ex.loc[split == k, 'campaign_id'].nunique()} "
+                f"campaign(s) starting {ex.loc[split == k, 'cutoff'].min().date()}.."
+                f"{ex.loc[split == k, 'cutoff'].max().date()}, base rate "
+                f"{ex.loc[split == k, 'label'].mean():.3f}") for k in parts}
+    s.say(f"data: dunnhumby campaign receipts read {counts['read']}, kept {kept}, dropped "
+          + ", ".join(f"{v} ({k})" for k, v in counts.items() if k != "read") + "; split BY "
+          "TIME (campaigns ordered by start date, cut near 70/15/15 of receipts): "
+          + "; ".join(f"{k} {v}" for k, v in desc.items()))
+    s.say(f"features: orders strictly before the campaign start; T={seqs.x.shape[1]} "
+          f"F={seqs.x.shape[2]}; context = campaign type one-hot, log prior redemptions "
+          "(redemption day < start day), log campaign length in days")
+    y = ex["label"].to_numpy()
+    rows = []
+    for seed in range(s.seeds):
+        rows += [{"model": n, "seed": seed, **run_sequence(n, *parts.values(), seed, s)}
+                 for n in SEQ]
+        rows += [{"model": n, "seed": seed, **run_tabular(n, tab, y, split, seed, s)}
+                 for n in TAB]
+    s.say(table(rows))
+    s.say(WEIGHTING_NOTE)
+    s.say(s.line())
     s.say()
 
 
@@ -243,6 +362,7 @@ def shoppers_task(s: Settings) -> None:
             rows += [{"model": n + tag, "seed": seed, **run_tabular(n, cols, y, split, seed, s)}
                      for n in TAB]
     s.say(table(rows))
+    s.say(WEIGHTING_NOTE)
     s.say("published: gradient boosting ROC-AUC 0.937, PR-AUC 0.754 with PageValues "
           "(Sakar et al. 2019) on their own split, not this one")
     s.say(s.line().replace(f"max_epochs={s.max_epochs} patience={s.patience} "
@@ -269,11 +389,11 @@ def rees_task(s: Settings) -> None:
     s.say(f"data: rees46 window, {len(base)} cart sessions with >= 1 event before the first "
           f"purchase ({int(base['label'].sum())} purchased), {base['user_id'].nunique()} "
           f"users; median {base['n_steps'].median():.0f} steps. SMALL: {s.rees_repeats} "
-          "repeated user-disjoint stratified 70/15/15 splits, one seed each; interval = "
-          "2.5-97.5 percentile over repeats")
+          f"repeats; {rees_split_text(base, s)}; interval = 2.5-97.5 percentile over repeats")
     rows = []
     for rep in range(s.rees_repeats):
-        ex = base.assign(split=split_by_user(base["user_id"], base["label"].to_numpy(), seed=rep))
+        ex = base.assign(split=split_by_time(base["start_ts"]) if s.rees_split == "time" else
+                         split_by_user(base["user_id"], base["label"].to_numpy(), seed=rep))
         if any(ex.loc[ex["split"] == k, "label"].nunique() < 2 for k in ("val", "test")):
             continue
         data = build_session_sequences(steps, ex, max_len=32)
@@ -284,8 +404,19 @@ def rees_task(s: Settings) -> None:
         rows += [{"model": n, "seed": rep,
                   **run_tabular(n, agg, ex["label"].to_numpy(), split, rep, s)} for n in TAB]
     s.say(interval_table(rows))
+    s.say(WEIGHTING_NOTE)
     s.say(s.line().replace(f"seeds={s.seeds}", f"repeats used={len({r['seed'] for r in rows})}"))
     s.say()
+
+
+def rees_split_text(base: pd.DataFrame, s: Settings) -> str:
+    """How task (d) splits its sessions, for the printed description."""
+    if s.rees_split == "user":
+        return "user-disjoint stratified 70/15/15 split per repeat (seed = repeat)"
+    t1, t2 = time_cutoffs(base["start_ts"])
+    return (f"one time-based split, train = sessions starting before {t1}, val in [{t1}, {t2}), "
+            f"test from {t2} (70 / 85 % quantiles of start time; a user may be in several "
+            "splits, labels are per session); repeats vary only the model seed")
 
 
 def session_aggregates(data: SequenceData) -> pd.DataFrame:
@@ -298,15 +429,18 @@ def session_aggregates(data: SequenceData) -> pd.DataFrame:
 
 
 def interval_table(rows: list[dict]) -> str:
+    """Markdown: every metric's mean [2.5, 97.5 percentile] over repeats, then means of the
+    test base rate, n_test, train seconds and inference sequences/s."""
     df = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
-    head = "| model | " + " | ".join(f"{m} mean [95% interval]" for m in METRICS[:4]) + \
-        " | test base rate | n_test | repeats |"
+    head = "| model | " + " | ".join(f"{m} mean [95% interval]" for m in METRICS) + \
+        " | test base rate | n_test | train s | infer seq/s | repeats |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, g in df.groupby("model", sort=False):
         cells = [f"{g[m].mean():.3f} [{np.nanpercentile(g[m], 2.5):.3f}, "
-                 f"{np.nanpercentile(g[m], 97.5):.3f}]" for m in METRICS[:4]]
+                 f"{np.nanpercentile(g[m], 97.5):.3f}]" for m in METRICS]
         lines.append(f"| {name} | " + " | ".join(cells) +
-                     f" | {g['base_rate'].mean():.3f} | {g['n'].mean():.0f} | {len(g)} |")
+                     f" | {g['base_rate'].mean():.3f} | {g['n'].mean():.0f} | "
+                     f"{g['train_s'].mean():.1f} | {g['infer_seq_s'].mean():,.0f} | {len(g)} |")
     return "\n".join(lines)
 
 
@@ -381,7 +515,9 @@ def probe_auc(Xtr, ytr, Xte, yte, seed: int) -> float:
     return float(roc_auc_score(yte, clf.fit(Xtr, ytr).predict_proba(Xte)[:, 1]))
 
 
-def eshop_task(s: Settings, models: tuple[str, ...] = ("lstm", "xlstm_paper")) -> None:
+def eshop_task(s: Settings, models: tuple[str, ...] = SEQ) -> None:
+    """Pretrain every sequence model on next-click; test-set MSE and embedding probe only
+    (validation MSE picks the epoch, so it is not reported beside test numbers)."""
     rows = []
     for seed in range(s.seeds):
         data, split, poland = eshop_sequences(32, seed)
@@ -409,7 +545,6 @@ def eshop_task(s: Settings, models: tuple[str, ...] = ("lstm", "xlstm_paper")) -
             emb_te = tm.embed(te)
             rate = len(te) / (time.perf_counter() - t0)
             rows.append({"model": name, "seed": seed, "test_mse": refit_decoder_mse(tm, tr, te),
-                         "best_val_mse": min(h.val_loss for h in tm.history),
                          "probe_auc_poland": probe_auc(tm.embed(tr), tr.y, emb_te, te.y, seed),
                          "train_s": tm.train_seconds, "epochs": len(tm.history),
                          "infer_seq_s": rate})
@@ -427,6 +562,7 @@ def eshop_task(s: Settings, models: tuple[str, ...] = ("lstm", "xlstm_paper")) -
 TASKS = {"a": "(a) online_retail: repurchase within 90 days",
          "b": "(b) online_shoppers: session conversion (tabular)",
          "c": "(c) dunnhumby: purchase in the next 28 days (4 weeks)",
+         "c2": "(c2) dunnhumby: coupon redemption in a received campaign",
          "d": "(d) rees46: cart session purchased vs abandoned",
          "e": "(e) eshop_clickstream: next-click pretraining and embeddings"}
 
@@ -440,25 +576,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--ablation-seeds", type=int, default=None, help="default: --seeds")
     ap.add_argument("--rees-repeats", type=int, default=20)
+    ap.add_argument("--rees-split", default="time", choices=["time", "user"],
+                    help="(d): split cart sessions by start time (default) or by user")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="also write the tables (markdown) here")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     s = Settings(a.seeds, a.max_epochs, a.patience, a.hidden, a.threads,
-                 a.ablation_seeds or a.seeds, a.rees_repeats)
+                 a.ablation_seeds or a.seeds, a.rees_repeats, a.rees_split)
     command = "python benchmarks/models.py " + " ".join(argv if argv is not None else sys.argv[1:])
     s.say(f"# Model benchmark\n\n`{command}` — {dt.datetime.now():%Y-%m-%d %H:%M}\n")
     run = {"a": lambda: repurchase_task("online_retail", s, False), "b": lambda: shoppers_task(s),
-           "c": lambda: repurchase_task("dunnhumby", s, True), "d": lambda: rees_task(s),
+           "c": lambda: repurchase_task("dunnhumby", s, True),
+           "c2": lambda: coupon_task(s), "d": lambda: rees_task(s),
            "e": lambda: eshop_task(s)}
     for key in (TASKS if a.task == "all" else [a.task]):
         s.say(f"## {TASKS[key]}\n")
         t0 = time.perf_counter()
         run[key]()
         s.say(f"task wall time: {time.perf_counter() - t0:.0f} s\n")
-        if a.out:
-            with open(a.out, "w") as fh:
-                fh.write("\n".join(s.out) + "\n")
+        if a.out:  # after every task, so a long run keeps what it has; creates the folder
+            write_text(Path(a.out), "\n".join(s.out) + "\n")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ table gives the median and the min–max over rounds. The slowdown vs fused nn.L
 target: custom cells within 3x) is taken per round — LSTM and the model timed seconds apart,
 under the same load — and its median and min–max are printed.
 
-    python benchmarks/models_speed.py [--hidden 64] [--batches 10] [--rounds 7] [--threads 1]
+    python benchmarks/models_speed.py [--hidden 64] [--batches 10] [--rounds 7] [--threads 2]
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from xbehavior.models.registry import SEQUENCE_MODELS, build_model
 B, T, N_FEAT, N_CTX = 64, 32, 20, 15
 GROUPS = {"behaviour": list(range(8)), "product": list(range(8, 14)), "time": list(range(14, 20))}
 
-#: rows beyond the four defaults: the xLSTM stacks of the paper's shape, one block of each kind
+#: rows beyond the four defaults: xLSTM stacks of the paper's shape (up-projection factor 2),
+#: and one block of each kind; the default ``xlstm`` row is one mLSTM block, factor 1
 VARIANTS = {
     "xlstm[ms]": ("xlstm", {"blocks": "ms", "proj_factor": 2.0}),
     "xlstm[m]": ("xlstm", {"blocks": "m", "proj_factor": 2.0}),
@@ -92,7 +93,7 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--batches", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)  # issue 4: 2 CPU cores
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rows = measure(args.hidden, args.batches, args.rounds)

@@ -32,7 +32,7 @@ def main(n: int, threads: int) -> None:
     sim = timed("simulate users", lambda: simulate_users(n, spread=0.25, seed=0), steps)
     cfg = SegmentConfig(algorithms=("kmeans",), n_threads=threads)
     res = timed(
-        "kmeans (k by sampled silhouette) + metrics + profiles",
+        "kmeans (k by prediction strength) + metrics + profiles",
         lambda: segment_users(sim.features, {}, sim.orders_per_month, cfg, truth=sim.truth),
         steps,
     )

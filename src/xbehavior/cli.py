@@ -65,12 +65,14 @@ def run(
 
 @app.command()
 def segment(
-    dataset: Annotated[str, typer.Option(help="online_retail or dunnhumby")] = "online_retail",
+    dataset: Annotated[str, typer.Option(
+        help="online_retail, dunnhumby (order history) or rees46 (user_features)")
+    ] = "online_retail",
     input: Annotated[Path | None, typer.Option(
         "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/segments"),
     n_clusters: Annotated[int | None, typer.Option(
-        help="clusters [default: best silhouette over 2..8]")] = None,
+        help="clusters [default: largest stable k in 2..8, prediction strength]")] = None,
     seed: Annotated[int, typer.Option(help="seed for every random choice")] = 0,
 ) -> None:
     """Segment customers: every clusterer, honest metrics, month-by-month heatmaps."""
@@ -87,7 +89,8 @@ def segment(
 @app.command()
 def score(
     run_dir: Annotated[Path, typer.Argument(help="folder written by 'xbehavior run'")],
-    model: Annotated[str, typer.Option(help="saved sequence model to apply")] = "xlstm_paper",
+    model: Annotated[str, typer.Option(
+        help="saved model to apply: a sequence model, lightgbm or logreg")] = "xlstm_paper",
     input: Annotated[Path | None, typer.Option(
         "--input", help="log to score, in the run dataset's layout [default: bundled]")] = None,
     as_of: Annotated[str | None, typer.Option(

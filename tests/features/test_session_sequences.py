@@ -7,14 +7,17 @@ import pandas as pd
 import pytest
 
 from xbehavior.engine import DuckDBEngine
+from xbehavior.errors import ConfigError, DataError
 from xbehavior.features.session_sequences import (
     SESSION_STEP_GROUPS,
     build_session_sequences,
     cart_session_steps,
     pad_last,
     session_examples,
+    split_by_time,
     split_by_user,
     step_matrix,
+    time_cutoffs,
 )
 from xbehavior.features.sessions import sessionise
 from xbehavior.ingest import EVENT_COLUMNS
@@ -73,7 +76,9 @@ def test_truncated_before_first_purchase(steps):
 
 def test_session_examples(steps):
     ex = session_examples(steps)
-    assert ex.values.tolist() == [["s1", "a", 1, 2], ["s2", "a", 0, 3], ["s5", "c", 1, 1]]
+    assert ex.drop(columns="start_ts").values.tolist() == [
+        ["s1", "a", 1, 2], ["s2", "a", 0, 3], ["s5", "c", 1, 1]]
+    assert ex["start_ts"].dt.strftime("%H:%M:%S").tolist() == ["10:00:00", "11:00:00", "09:00:00"]
 
 
 def test_step_matrix_hand_worked(steps):
@@ -123,3 +128,41 @@ def test_split_by_user_no_overlap_and_stratified():
     again = split_by_user(users, labels, seed=3)
     assert (split == again).all()
     assert not (split == split_by_user(users, labels, seed=4)).all()
+
+
+def _hours(*hours: float) -> pd.Series:
+    return pd.Series(pd.Timestamp("2024-03-01") + pd.to_timedelta(list(hours), unit="h"))
+
+
+def test_split_by_time_default_quantile_cutoffs():
+    # 10 sessions, shuffled hours 0..9: 70/15/15 -> 7 / 1.5 / 1.5 -> largest remainder
+    # (ties to val first) 7 / 2 / 1; t1 = 8th earliest start (7 h), t2 = 10th (9 h)
+    starts = _hours(3, 9, 0, 7, 1, 8, 2, 6, 4, 5)
+    t1, t2 = time_cutoffs(starts)
+    assert (t1, t2) == (pd.Timestamp("2024-03-01 07:00"), pd.Timestamp("2024-03-01 09:00"))
+    split = split_by_time(starts)
+    assert split.tolist() == ["train", "test", "train", "val", "train", "val", "train",
+                              "train", "train", "train"]
+    # every training session starts before every validation one, and so on: no future leaks
+    assert starts[split == "train"].max() < starts[split == "val"].min()
+    assert starts[split == "val"].max() < starts[split == "test"].min()
+
+
+def test_split_by_time_explicit_cutoffs_and_ties_go_later():
+    starts = _hours(1, 2, 2, 3, 4, 4)
+    split = split_by_time(starts, pd.Timestamp("2024-03-01 02:00"), "2024-03-01 04:00")
+    # start == t1 -> val (not train); start == t2 -> test
+    assert split.tolist() == ["train", "val", "val", "val", "test", "test"]
+    # default cut-offs with ties: 6 x (.7, .15, .15) -> 4 / 1 / 1; t1 = 5th start = 4 h,
+    # t2 = 6th = 4 h: both sessions at 4 h go to test and val is empty -> a clear error
+    with pytest.raises(DataError, match="time split: no session in val"):
+        split_by_time(starts)
+
+
+def test_split_by_time_bad_input():
+    with pytest.raises(ConfigError, match=r"t1 \(2024-03-01 05:00:00\) is after t2"):
+        split_by_time(_hours(1, 2, 3), "2024-03-01 05:00", "2024-03-01 02:00")
+    with pytest.raises(DataError, match="1 sessions have no start time"):
+        split_by_time(pd.Series([pd.Timestamp("2024-03-01"), pd.NaT, pd.Timestamp("2024-03-02")]))
+    with pytest.raises(DataError, match="2 sessions cannot fill train / val / test"):
+        time_cutoffs(_hours(1, 2))

@@ -6,8 +6,11 @@ import gzip
 from pathlib import Path
 
 import pandas as pd
+from typer.testing import CliRunner
 
+from xbehavior.features.sessions import sessionise
 from xbehavior.ingest import ingest_dataset, ingest_file, load_mapping
+from xbehavior.ingest.cli import ingest_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MAP = {"columns": {"user_id": "user", "ts": "when", "event_type": "what"}}
@@ -85,3 +88,65 @@ def test_example_mapping_reproduces_bundled_rees46(engine):
                      f"(SELECT user_id FROM mine) ORDER BY ALL")
     pd.testing.assert_frame_equal(mine, ref)
     assert (mine["event_type"] == "purchase").sum() > 0
+
+
+def test_return_nets_purchase_in_session_revenue(engine, write_csv):
+    # a generic 'return' of one unit at 5 is revenue -(5 x 1) = -5 (it used to be +5), so
+    # the session with a purchase of 5 and that return has revenue 5 - 5 = 0
+    path = write_csv("user,when,what,price,qty\n"
+                     "u1,2024-03-01 10:00:00,purchase,5,1\n"
+                     "u1,2024-03-01 10:05:00,return,5,1\n")
+    ingest_file(engine, path, {"columns": {**MAP["columns"], "price": "price",
+                                           "quantity": "qty"}})
+    assert engine.sql("SELECT revenue FROM events")["revenue"].tolist() == [5.0, -5.0]
+    sessionise(engine)
+    sessions = engine.sql("SELECT n_purchases, revenue, converted FROM sessions")
+    assert sessions.values.tolist() == [[1, 0.0, True]]
+
+
+def test_given_revenue_of_return_made_negative(engine, write_csv):
+    path = write_csv("user,when,what,rev\n"
+                     "u1,2024-03-01 10:00:00,purchase,8\n"   # 8
+                     "u1,2024-03-01 10:01:00,return,3\n"     # -3
+                     "u1,2024-03-01 10:02:00,return,-2\n")   # already negative: -2
+    ingest_file(engine, path, {"columns": {**MAP["columns"], "revenue": "rev"}})
+    assert engine.sql("SELECT revenue FROM events")["revenue"].tolist() == [8.0, -3.0, -2.0]
+
+
+def test_empty_event_cell_dropped_as_missing_event(engine, write_csv):
+    path = write_csv("user,when,what\n"
+                     "u1,2024-03-01 10:00:00,view\n"
+                     "u1,2024-03-01 10:01:00,\n"        # empty cell
+                     "u1,2024-03-01 10:02:00,\"  \"\n"  # blank cell
+                     "u1,,\n")                          # missing_timestamp wins
+    quality = ingest_file(engine, path, MAP)
+    assert (quality.rows_read, quality.rows_kept, quality.dropped) == (
+        4, 1, {"missing_event": 2, "missing_timestamp": 1})
+    assert engine.sql("SELECT event_type FROM events")["event_type"].tolist() == ["view"]
+
+
+def test_user_attributes_mapped_through(engine, write_csv):
+    path = write_csv("user,when,what,Age,Sex,Stars,Shares\n"
+                     "u1,2024-03-01 10:00:00,view,34,F,4.5,12\n"
+                     "u2,2024-03-01 10:00:00,view,,,,\n")
+    ingest_file(engine, path, {"columns": {**MAP["columns"], "age": "Age", "gender": "Sex",
+                                           "rating": "Stars", "social_share": "Shares"}})
+    rows = engine.sql("SELECT age, gender, rating, social_share FROM events")
+    assert rows.iloc[0].tolist() == [34.0, "F", 4.5, 12.0]
+    assert rows.iloc[1].isna().all()
+    assert engine.sql("DESCRIBE events").set_index("column_name")["column_type"][
+        ["age", "gender", "rating", "social_share"]].tolist() == [
+        "DOUBLE", "VARCHAR", "DOUBLE", "DOUBLE"]
+
+
+def test_cli_max_price_flag(write_csv):
+    path = write_csv("when,what,price\n2024-03-01 10:00:00,view,2000\n")
+    args = ["file", str(path), "--map", "ts=when", "--map", "event_type=what"]
+    runner = CliRunner()
+    assert runner.invoke(ingest_app, [*args, "--max-price", "5000"]).exit_code == 0
+    result = runner.invoke(ingest_app, [*args, "--max-price", "1000"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: [IN007 absurd_price] {path}: row 1, column 'price': '2000' is above "
+        "max_price 1000; fix: correct the value or raise max_price (--max-price or the "
+        "mapping)")

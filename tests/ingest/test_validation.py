@@ -54,8 +54,10 @@ def test_unparseable_timestamp_names_row_and_value(engine, write_csv):
 def test_timestamp_format_mismatch(engine, write_csv):
     path = write_csv(HEADER + "u1,01/03/2024 10:00,view,5.0\nu1,2024-03-01,view,5\n")
     mapping = {"columns": {"ts": "when", "event_type": "what"}, "ts_format": "%d/%m/%Y %H:%M"}
-    assert "row 2, column 'when': '2024-03-01' is not a timestamp (format '%d/%m/%Y %H:%M'" \
-        in _error(engine, path, mapping)
+    assert _error(engine, path, mapping) == (
+        f"[IN004 bad_timestamp] {path}: row 2, column 'when': '2024-03-01' is not a timestamp "
+        "(format '%d/%m/%Y %H:%M'; 1 such rows); fix: correct the value or set the timestamp "
+        "format (--ts-format)")
 
 
 def test_mixed_timezone_offsets(engine, write_csv):
@@ -78,7 +80,7 @@ def test_absurd_price(engine, write_csv):
     path = write_csv(HEADER + GOOD + "u1,2024-03-01 10:01:00,view,25000000\n")
     assert _error(engine, path) == (
         f"[IN007 absurd_price] {path}: row 2, column 'price': '25000000' is above max_price "
-        "1e+06; fix: correct the value or raise max_price in the mapping")
+        "1e+06; fix: correct the value or raise max_price (--max-price or the mapping)")
 
 
 def test_unknown_event_names_listed_with_mapping_option(engine, write_csv):
@@ -94,12 +96,24 @@ def test_unknown_event_names_listed_with_mapping_option(engine, write_csv):
 def test_unsupported_file_type(engine, tmp_path):
     path = tmp_path / "log.xlsx"
     path.write_text("x")
-    assert _error(engine, path).startswith(f"[IN009 unsupported_file] {path}: cannot read")
+    assert _error(engine, path) == (
+        f"[IN009 unsupported_file] {path}: cannot read 'log.xlsx'; fix: give a .csv, .tsv or "
+        ".txt file (optionally .gz) or a .parquet file")
+
+
+def test_gzipped_parquet_says_decompress(engine, tmp_path):
+    path = tmp_path / "log.parquet.gz"
+    path.write_bytes(b"\x1f\x8b")
+    assert _error(engine, path) == (
+        f"[IN009 unsupported_file] {path}: gzipped Parquet cannot be read; fix: decompress it "
+        "first (gunzip log.parquet.gz)")
 
 
 def test_no_event_column(engine, write_csv):
     path = write_csv(HEADER + GOOD)
-    assert "no event column mapped" in _error(engine, path, {"columns": {"ts": "when"}})
+    assert _error(engine, path, {"columns": {"ts": "when"}}) == (
+        f"[IN003 missing_column] {path}: no event column mapped; fix: map one "
+        "(--map event_type=COLUMN) or set --default-event (e.g. purchase)")
 
 
 def test_mapping_unknown_canonical_column_suggests():
@@ -115,5 +129,40 @@ def test_mapping_bad_event_target_suggests():
 def test_unknown_timezone(engine, write_csv):
     path = write_csv(HEADER + GOOD)
     mapping = {"columns": {"ts": "when", "event_type": "what"}, "timezone": "Europe/Londn"}
-    with pytest.raises(ConfigError, match="unknown time zone 'Europe/Londn'"):
+    with pytest.raises(ConfigError) as info:
         ingest_file(engine, path, mapping)
+    assert str(info.value) == (
+        "unknown time zone 'Europe/Londn' (did you mean 'Europe/London'?); use an IANA name "
+        "such as 'Europe/London' or 'UTC'")
+
+
+@pytest.mark.parametrize(("column", "value"), [("qty", "abc"), ("revenue", "12,5")])
+def test_quantity_or_revenue_not_a_number(engine, write_csv, column, value):
+    # 'abc' used to become NULL silently
+    path = write_csv(f"when,what,{column}\n2024-03-01 10:00:00,purchase,1\n"
+                     f"2024-03-01 10:01:00,purchase,\"{value}\"\n")
+    mapping = {"columns": {"ts": "when", "event_type": "what"}}
+    if column == "qty":
+        mapping["columns"]["quantity"] = "qty"
+    assert _error(engine, path, mapping) == (
+        f"[IN006 bad_number] {path}: row 2, column {column!r}: {value!r} is not a number; "
+        "fix: correct or remove the value (numbers use '.' decimals)")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity", "1e400"])
+def test_price_not_finite_has_its_own_message(engine, write_csv, value):
+    path = write_csv(HEADER + GOOD + f"u1,2024-03-01 10:01:00,view,{value}\n")
+    assert _error(engine, path) == (
+        f"[IN006 bad_number] {path}: row 2, column 'price': {value!r} is not a finite number; "
+        "fix: give a finite value, or leave the cell empty if it is unknown")
+
+
+def test_max_price_from_mapping(engine, write_csv):
+    path = write_csv(HEADER + GOOD + "u1,2024-03-01 10:01:00,view,2000\n")
+    mapping = {"columns": {"ts": "when", "event_type": "what"}, "max_price": 1000}
+    assert _error(engine, path, mapping) == (
+        f"[IN007 absurd_price] {path}: row 2, column 'price': '2000' is above max_price "
+        "1000; fix: correct the value or raise max_price (--max-price or the mapping)")
+    with pytest.raises(ConfigError) as info:
+        validate_mapping({"max_price": "lots"})
+    assert str(info.value) == "mapping: max_price 'lots' must be a positive number (e.g. 1000000)"

@@ -3,11 +3,14 @@ import pandas as pd
 import pytest
 import torch
 
+from xbehavior.errors import DataError
 from xbehavior.features.data import SequenceData
 from xbehavior.insights.importance import (
     compare_importance,
     integrated_gradients,
     integrated_gradients_importance,
+    lightgbm_shap_importance,
+    lightgbm_shap_values,
     sequence_permutation_importance,
     tabular_permutation_importance,
 )
@@ -66,3 +69,29 @@ def test_tabular_permutation_and_side_by_side():
     side = compare_importance({"one": df, "two": df.iloc[::-1]})
     assert list(side.columns) == ["feature", "one", "one_rank", "two", "two_rank"]
     assert list(side["one_rank"]) == [1, 2, 3] and list(side["feature"]) == ["a", "b", "noise"]
+
+
+def test_lightgbm_tree_shap_ranks_the_deciding_column_and_sums_to_the_margin():
+    """SYNTHETIC: y = 1 iff a > 0; b and noise carry nothing."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(600, 3)), columns=["a", "b", "noise"])
+    y = (X["a"] > 0).astype(int).to_numpy()
+    tm = fit_tabular("lightgbm", X[:400], y[:400], X[400:500], y[400:500])
+    test = X[500:]
+    shap = lightgbm_shap_values(tm, test)
+    assert list(shap.columns) == ["a", "b", "noise", "expected_value"] and len(shap) == 100
+    margin = tm.estimator.booster_.predict(test, raw_score=True)
+    np.testing.assert_allclose(shap.sum(axis=1).to_numpy(), margin, rtol=0, atol=1e-9)
+    df = lightgbm_shap_importance(tm, test, y[500:])
+    assert df.loc[0, "feature"] == "a" and df["metric"].iloc[0] == "mean_abs_shap"
+    assert df.loc[0, "importance_mean"] > 5 * df.loc[1:, "importance_mean"].max()
+    np.testing.assert_allclose(df.set_index("feature").loc[["a", "b", "noise"], "mean_signed"],
+                               shap[["a", "b", "noise"]].mean().to_numpy())
+    assert df["n"].iloc[0] == 100 and df["n_pos"].iloc[0] == int(y[500:].sum())
+
+
+def test_shap_refuses_a_model_that_is_not_lightgbm():
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+    tm = fit_tabular("logreg", X, [0, 0, 1, 1], X, [0, 0, 1, 1])
+    with pytest.raises(DataError, match="fitted LightGBM model; got 'logreg'"):
+        lightgbm_shap_importance(tm, X)

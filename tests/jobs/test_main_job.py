@@ -1,6 +1,7 @@
 """`xbehavior run` end to end on a small real slice of Online Retail, and its bad-input errors."""
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,34 @@ def test_metrics_on_the_same_test_set_and_above_chance(run_dir: Path) -> None:
     quality = metrics["data_quality"]
     assert quality["rows_kept"] + quality["rows_dropped"] == quality["rows_read"]
     algos = {row["algorithm"] for row in metrics["clustering"]}
-    assert {"kmeans", "dbscan", "agglomerative", "xlstm_paper+kmeans"} <= algos
+    every = {"kmeans", "dbscan", "agglomerative", "hdbscan", "gmm", "lstm+kmeans",
+             "xlstm_paper+kmeans"}  # fmt: skip
+    assert algos == every
+    for row in metrics["clustering"]:  # a score, or NaN with the reason in the note
+        for score in ("silhouette_shared", "dbi_shared"):
+            assert math.isfinite(row[score]) or "undefined" in row["note"], (row, score)
+    kmeans = {r["algorithm"]: r for r in metrics["clustering"]}["xlstm_paper+kmeans"]
+    assert -1 <= kmeans["silhouette_shared"] <= 1 and kmeans["dbi_shared"] > 0
+    months = pd.DataFrame(metrics["clustering_monthly"]).groupby("algorithm")["month"].nunique()
+    assert set(months.index) == every and (months >= 1).all()  # embedding rows every month too
 
+
+
+def test_importance_for_every_trained_model(run_dir: Path) -> None:
+    imp = json.loads((run_dir / "metrics.json").read_text())["importance"]
+    pairs = {(row["model"], row["method"]) for row in imp["table"]}
+    assert pairs == {("lstm", "permutation"), ("lstm", "integrated_gradients"),
+                     ("xlstm_paper", "permutation"), ("xlstm_paper", "integrated_gradients"),
+                     ("logreg", "permutation"), ("lightgbm", "permutation"),
+                     ("lightgbm", "tree_shap")}  # base_rate: constant score, skipped
+    n_test = json.loads((run_dir / "metrics.json").read_text())["splits"]["test"]["n"]
+    for row in imp["table"]:
+        expected_n = min(n_test, imp["ig_examples"]) if row["method"] == "integrated_gradients" \
+            else n_test
+        assert row["n"] == expected_n, row
+    assert {"feature", "lstm", "lstm_rank", "xlstm_paper", "xlstm_paper_rank"} == set(
+        imp["lstm_vs_xlstm_paper"][0])
+    assert "Integrated gradients" in (run_dir / "report.html").read_text()
 
 def test_scores_and_audience(run_dir: Path) -> None:
     scores = pd.read_parquet(run_dir / "scores.parquet")
@@ -84,7 +111,11 @@ def test_wrong_columns_is_one_line_error(tmp_path: Path) -> None:
     pd.DataFrame({"Invoice": ["1"], "When": ["2011-01-01 10:00:00"]}).to_csv(bad, index=False)
     result = runner.invoke(app, ["run", "--input", str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
-    assert "missing column(s)" in result.output and "Traceback" not in result.output
+    assert "[IN003 missing_column]" in result.output and "Traceback" not in result.output
+    # every missing column in one line, with a suggestion where a present one is close
+    last = result.output.strip().splitlines()[-1]
+    assert "'InvoiceNo' (for order_id) (did you mean 'Invoice'?)" in last
+    assert "'StockCode' (for item_id)" in last and "'Country' (for country)" in last
 
 
 def test_unknown_model_suggests_the_name(tmp_path: Path) -> None:

@@ -116,3 +116,17 @@ def test_headwise_linear_is_block_diagonal_matmul():
     for out in range(2):
         full = torch.block_diag(*w[:, :, out * 4 : (out + 1) * 4])  # (8, 8)
         torch.testing.assert_close(lin(x)[..., out, :], x @ full)
+
+
+def test_default_is_one_mlstm_block_of_factor_one():
+    """The speed-bound default (docs/MODELS.md, Speed): hidden 64, one mLSTM block, inner
+    width 64. Parameters by hand for F=20, S=15: input 20·64+64 = 1344; block: LN 128,
+    up 64·128+128 = 8320, conv 4·64+64 = 320, q/k 16 blocks·4·8 = 512, v 16·4·4 = 256,
+    gates 192·8+8 = 1544, head-norm 64, skip 64, down 64·64+64 = 4160 (15368); final LN 128;
+    head Linear(64+15, 1) = 80 -> 16920."""
+    cfg = XLSTMConfig()
+    assert (cfg.hidden, cfg.blocks, cfg.proj_factor, cfg.num_heads) == (64, "m", 1.0, 4)
+    m = XLSTMClassifier(cfg, 20, 15)
+    assert m.blocks[0].down.in_features == 64
+    assert sum(p.numel() for p in m.blocks[0].parameters()) == 15368
+    assert sum(p.numel() for p in m.parameters()) == 16920

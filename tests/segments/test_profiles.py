@@ -23,6 +23,18 @@ def test_profiles_hand_worked():
     assert (row.orders_per_month, row.avg_order_value, row.monetary) == (1.75, 15.0, 150.0)
     assert (row.n_with_outcome, row.n_converted, row.conversion_rate) == (2, 1, 0.5)
     assert row.top_countries == "United Kingdom 100% (n=2)"
+    assert row.top_devices == "" and row.top_categories == ""
+
+
+def test_profiles_top_devices_and_categories():
+    seg = pd.Series([0, 0, 0, 1], index=IDX)
+    device = pd.Series(["mobile", "desktop", "mobile", "tablet"], index=IDX)
+    category = pd.Series(["toys", "books", None, None], index=IDX)  # u3, u4 unknown
+    prof = segment_profiles(seg, FEATS, device=device, category=category).set_index("segment")
+    assert prof.loc["0", "top_devices"] == "mobile 67%; desktop 33% (n=3)"
+    # denominator = users with a known category; ties alphabetical
+    assert prof.loc["0", "top_categories"] == "books 50%; toys 50% (n=2)"
+    assert prof.loc["1", "top_categories"] == ""  # nobody in segment 1 has a known category
 
 
 def test_profiles_without_outcome_have_no_rate():

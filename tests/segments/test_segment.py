@@ -25,11 +25,13 @@ def test_simulator_is_labelled_synthetic(easy):
     assert easy.features.index[0].startswith("syn-")
 
 
-def test_planted_truth_recovered_when_k_known(easy):
-    cfg = FAST.model_copy(update={"n_clusters": 3, "algorithms": ("kmeans", "agglomerative")})
+def test_planted_truth_recovered_with_the_default_k_rule(easy):
+    # default SegmentConfig k rule (prediction strength over 2..8): no n_clusters given
+    cfg = SegmentConfig(stability_sample=0, algorithms=("kmeans", "agglomerative"))
     res = segment_users(easy.features, {}, easy.orders_per_month, cfg, truth=easy.truth)
-    ari = res.metrics.set_index("algorithm")["ari_planted"]
-    assert ari["kmeans"] >= 0.9 and ari["agglomerative"] >= 0.9
+    m = res.metrics.set_index("algorithm")
+    assert m["n_clusters"].tolist() == [3, 3]
+    assert m.loc["kmeans", "ari_planted"] >= 0.9 and m.loc["agglomerative", "ari_planted"] >= 0.9
 
 
 def test_metrics_table_shape_and_embeddings(easy):
@@ -107,9 +109,28 @@ def test_monthly_metrics_and_heatmaps():
     )
 
 
-def test_monthly_uses_orders_column_as_orders_per_month():
-    # features.monthly names the month's purchase count "orders"
+def test_monthly_uses_orders_per_month_column_and_embeddings():
+    # features.monthly gives each month an orders_per_month column (trailing-window rate)
     cfg = SegmentConfig(algorithms=("kmeans",), n_clusters=2, stability_sample=0)
-    feats = pd.DataFrame({"orders": [0.5] * 10 + [5.0] * 10, "revenue": [1.0] * 10 + [9.0] * 10})
-    monthly = monthly_metrics({"2011-01": feats}, cfg)
-    assert monthly.loc[0, "ari_rule_based"] == 1.0
+    feats = pd.DataFrame({"orders_per_month": [0.5] * 10 + [5.0] * 10,
+                          "revenue": [1.0] * 10 + [9.0] * 10})  # fmt: skip
+    emb = {"2011-01": {"xlstm": np.repeat([[0.0, 1.0], [4.0, -1.0]], 10, axis=0)}}
+    monthly = monthly_metrics({"2011-01": feats}, cfg, monthly_embeddings=emb)
+    assert monthly["algorithm"].tolist() == ["kmeans", "xlstm+kmeans"]
+    # window (< 1 / month) vs frequent (>= 3.16) users, split exactly by both methods
+    assert monthly["ari_rule_based"].tolist() == [1.0, 1.0]
+    assert monthly.loc[1, "space"] == "xlstm embedding, standardised"
+
+
+def test_noise_is_stated_in_the_note():
+    # 10 + 10 identical users and one far outlier; DBSCAN (eps 0.5, 3 neighbours) calls the
+    # outlier noise: 1 of 21 users
+    feats = pd.DataFrame({"frequency": [1.0] * 10 + [20.0] * 10 + [400.0],
+                          "monetary": [10.0] * 10 + [500.0] * 10 + [1.0]})  # fmt: skip
+    cfg = SegmentConfig(algorithms=("kmeans", "dbscan"), n_clusters=2, stability_sample=0,
+                        dbscan_eps=0.5, dbscan_min_samples=3)  # fmt: skip
+    m = segment_users(feats, {}, None, cfg).metrics.set_index("algorithm")
+    assert m.loc["dbscan", "noise_fraction"] == pytest.approx(1 / 21)
+    assert m.loc["dbscan", "n_clusters"] == 2
+    assert m.loc["dbscan", "note"].startswith("noise points excluded from silhouette/DBI")
+    assert m.loc["kmeans", "noise_fraction"] == 0 and "noise" not in m.loc["kmeans", "note"]

@@ -1,4 +1,4 @@
-"""Stage 2, features: sessions, per-user orders, labelled examples and step sequences."""
+"""Stage 2, features: sessions, per-user orders and behaviour, labelled examples, sequences."""
 
 from xbehavior.features.cutoffs import CutoffPlan, plan_cutoffs
 from xbehavior.features.data import GROUPS, SequenceData
@@ -9,15 +9,18 @@ from xbehavior.features.repurchase import (
     build_examples,
     build_sequences,
 )
+from xbehavior.features.user_features import USER_FEATURES, user_features
 
 __all__ = [
     "GROUPS",
     "STEP_GROUPS",
     "TABULAR_FEATURES",
+    "USER_FEATURES",
     "CutoffPlan",
     "SequenceData",
     "build_examples",
     "build_orders",
     "build_sequences",
     "plan_cutoffs",
+    "user_features",
 ]

@@ -7,8 +7,10 @@ Inputs: canonical ``events`` already sessionised (``features.sessions.sessionise
   ordered, **cut before the session's first purchase** (that event and everything after it
   are dropped, so the label cannot leak into the sequence); ``label`` = the session has a
   purchase;
-* ``split_by_user(...)``: train / val / test per session with no user in two splits (seeded,
-  stratified on "user has a purchased session");
+* ``split_by_time(...)`` (the default): train / val / test per session by start time, so no
+  session trains on a time after a validation or test session began; ``split_by_user(...)``
+  (the alternative): no user in two splits (seeded, stratified on "user has a purchased
+  session");
 * ``build_session_sequences(steps, examples)``: a ``SequenceData`` whose step statistics
   (standardisation, category popularity) come from the training split only.
 
@@ -24,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from xbehavior.engine import Engine
-from xbehavior.errors import DataError
+from xbehavior.errors import ConfigError, DataError
 from xbehavior.features.data import FeatureVocabulary, SequenceData
 
 #: event types a truncated cart session can contain (purchase never does; others -> 'other')
@@ -77,11 +79,74 @@ def cart_session_steps(engine: Engine, events: str = "events") -> pd.DataFrame:
 
 
 def session_examples(steps: pd.DataFrame) -> pd.DataFrame:
-    """One row per session of ``steps``: session_id, user_id, label, n_steps (sorted by id)."""
+    """One row per session of ``steps``: session_id, user_id, label, n_steps, start_ts (the
+    session's first event, UTC: a kept session always keeps its first event), sorted by id."""
     g = steps.groupby("session_id", sort=True)
     return pd.DataFrame({
         "user_id": g["user_id"].first(), "label": g["label"].first(), "n_steps": g.size(),
+        "start_ts": g["ts"].min(),
     }).reset_index()
+
+
+def time_cutoffs(
+    starts: pd.Series, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Default (t1, t2) of ``split_by_time``: empirical quantiles of the start times.
+
+    With n sessions cut by ``fractions`` (largest remainder: n_train, n_val), t1 is the
+    (n_train + 1)-th earliest start and t2 the (n_train + n_val + 1)-th, so without ties the
+    splits hold exactly n_train / n_val / the rest sessions.
+    """
+    _check_fractions(fractions)
+    ordered = _starts(starts).sort_values(kind="stable").reset_index(drop=True)
+    n_train, n_val = _counts(len(ordered), fractions)
+    if n_train == 0 or n_val == 0 or n_train + n_val >= len(ordered):
+        raise DataError(f"time split: {len(ordered)} sessions cannot fill train / val / test "
+                        f"with fractions {fractions}; use more sessions or other fractions")
+    return ordered.iloc[n_train], ordered.iloc[n_train + n_val]
+
+
+def split_by_time(
+    starts: pd.Series, t1: pd.Timestamp | None = None, t2: pd.Timestamp | None = None,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+) -> np.ndarray:
+    """'train' (start < t1) / 'val' (t1 <= start < t2) / 'test' (start >= t2) per row.
+
+    ``starts``: session start times (UTC); cut-offs default to ``time_cutoffs(starts,
+    fractions)``. Sessions starting exactly at a cut-off go to the later split, so nothing
+    that starts at or after a cut-off is trained on. One user's sessions may fall in several
+    splits: labels are per session and a session's steps come from that session alone, cut
+    before its purchase. A training session that starts before t1 may still end after it.
+    Returns an object array aligned with ``starts``; raises DataError if a split is empty.
+    """
+    times = _starts(starts)
+    if t1 is None or t2 is None:
+        d1, d2 = time_cutoffs(times, fractions)
+        t1, t2 = (d1 if t1 is None else t1), (d2 if t2 is None else t2)
+    t1, t2 = pd.Timestamp(t1), pd.Timestamp(t2)
+    if t1 > t2:
+        raise ConfigError(f"time split: t1 ({t1}) is after t2 ({t2}); pass t1 <= t2")
+    split = np.where((times < t1).to_numpy(), "train",
+                     np.where((times < t2).to_numpy(), "val", "test")).astype(object)
+    for name in ("train", "val", "test"):
+        if not (split == name).any():
+            raise DataError(f"time split: no session in {name} (t1={t1}, t2={t2}; starts "
+                            f"{times.min()} .. {times.max()}); choose cut-offs inside that range")
+    return split
+
+
+def _starts(starts: pd.Series) -> pd.Series:
+    """Start times as datetime64, refusing missing ones (they cannot be placed in time)."""
+    times = pd.to_datetime(pd.Series(starts))
+    if times.isna().any():
+        raise DataError(f"time split: {int(times.isna().sum())} sessions have no start time; "
+                        "drop them or sessionise the events first")
+    return times
+
+
+def _check_fractions(fractions: tuple[float, float, float]) -> None:
+    if not np.isclose(sum(fractions), 1.0) or min(fractions) < 0:
+        raise DataError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
 
 
 def split_by_user(
@@ -94,8 +159,7 @@ def split_by_user(
     ``fractions`` of its users (largest-remainder rounding), so the splits' base rates stay
     close while no user crosses splits. Returns an object array aligned with ``users``.
     """
-    if not np.isclose(sum(fractions), 1.0) or min(fractions) < 0:
-        raise DataError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
+    _check_fractions(fractions)
     frame = pd.DataFrame({"user": users.to_numpy(), "y": np.asarray(labels)})
     user_pos = frame.groupby("user", sort=True)["y"].max()
     rng = np.random.default_rng(seed)

@@ -47,7 +47,7 @@ MIXED_TIMEZONES = Rule(
 )
 BAD_NUMBER = Rule("IN006", "bad_number", "correct or remove the value (numbers use '.' decimals)")
 ABSURD_PRICE = Rule(
-    "IN007", "absurd_price", "correct the value or raise max_price in the mapping"
+    "IN007", "absurd_price", "correct the value or raise max_price (--max-price or the mapping)"
 )
 UNKNOWN_EVENT = Rule(
     "IN008", "unknown_event",
@@ -55,7 +55,8 @@ UNKNOWN_EVENT = Rule(
     "discards them)",
 )
 UNSUPPORTED_FILE = Rule(
-    "IN009", "unsupported_file", "give a .csv, .csv.gz, .tsv, .parquet or .parquet.gz file"
+    "IN009", "unsupported_file",
+    "give a .csv, .tsv or .txt file (optionally .gz) or a .parquet file",
 )
 
 RULES = (
@@ -63,12 +64,14 @@ RULES = (
     ABSURD_PRICE, UNKNOWN_EVENT, UNSUPPORTED_FILE,
 )
 
-#: non-fatal row-level reasons: dropped and counted (first matching reason wins)
+#: non-fatal row-level reasons: dropped and counted (first matching reason wins; an adapter's
+#: own reasons come after missing_event, see ``SourceSpec.reasons``)
 DROP_REASONS = {
+    "duplicate": "exact repeat of an earlier row (all canonical columns equal)",
     "missing_timestamp": "timestamp cell empty",
+    "missing_event": "event-type cell empty",
     "negative_price": "price below zero",
     "event_excluded": "source event mapped to 'drop'",
-    "duplicate": "exact repeat of an earlier event (all canonical columns equal)",
 }
 
 #: kept but flagged (counted in DataQuality.notes)
@@ -89,18 +92,20 @@ def check_file(path: Path) -> None:
 
 
 def check_columns(path: Path, needed: dict[str, str], present: list[str]) -> None:
-    """IN003: every needed source column is present.
+    """IN003: every needed source column is present; one message names all that are missing.
 
     ``needed`` maps source column -> what it is used for (e.g. ``'ts'``), for the message.
     """
-    for column, use in needed.items():
-        if column not in present:
-            hint = did_you_mean(column, present)
-            raise MISSING_COLUMN.fail(
-                path,
-                f"column {column!r} (for {use}) not found{hint}; "
-                f"columns are {', '.join(present)}",
-            )
+    missing = [(column, use) for column, use in needed.items() if column not in present]
+    if not missing:
+        return
+    if len(missing) == 1:
+        column, use = missing[0]
+        what = f"column {column!r} (for {use}) not found{did_you_mean(column, present)}"
+    else:
+        named = ", ".join(f"{c!r} (for {u}){did_you_mean(c, present)}" for c, u in missing)
+        what = f"columns {named} not found"
+    raise MISSING_COLUMN.fail(path, f"{what}; columns are {', '.join(present)}")
 
 
 def check_not_empty(path: Path, rows: int) -> None:

@@ -31,8 +31,9 @@ or put the same in a YAML file (see examples/rees46_mapping.yaml):
   xbehavior ingest file examples/rees46_renamed.csv --mapping examples/rees46_mapping.yaml
 \b
 Canonical columns: user_id session_id ts event_type order_id item_id category brand price
-quantity revenue country device os browser coupon (only ts and an event are required; a
-column already named canonically needs no mapping).
+quantity revenue country device os browser coupon, and user attributes age gender rating
+social_share (only ts and an event are required; a column already named canonically needs
+no mapping). A price above --max-price (default 1e6) is an error.
 Event types: view cart remove_from_cart checkout purchase return other (map to 'drop' to
 discard). Timestamps: ISO 8601 by default (an offset such as +02:00 or ' UTC' is honoured),
 --ts-format takes strptime codes or epoch / epoch_ms; --timezone is the clock of values
@@ -101,7 +102,7 @@ def dataset_cmd(
 
 @ingest_app.command("file")
 def file_cmd(
-    path: Annotated[Path, typer.Argument(help="CSV / TSV / Parquet, optionally .gz")],
+    path: Annotated[Path, typer.Argument(help="CSV / TSV (optionally .gz) or Parquet")],
     mapping: Annotated[Path | None, typer.Option(help="YAML mapping file")] = None,
     map_: Annotated[list[str] | None, typer.Option(
         "--map", help="canonical=source column, repeatable (overrides the file)")] = None,
@@ -112,6 +113,8 @@ def file_cmd(
     default_event: Annotated[str | None, typer.Option(
         help="event type when there is no event column (e.g. purchase)")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed)")] = None,
+    max_price: Annotated[float | None, typer.Option(
+        help="highest plausible unit price; above it is an error (default 1e6)")] = None,
     out: Annotated[Path | None, typer.Option(help="write events to this Parquet file")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
@@ -122,7 +125,7 @@ def file_cmd(
         spec["columns"] = {**spec.get("columns", {}), **_pairs(map_, "--map")}
         spec["events"] = {**spec.get("events", {}), **_pairs(event, "--event")}
         flags = {"ts_format": ts_format, "timezone": timezone,
-                 "default_event": default_event, "delimiter": delimiter}
+                 "default_event": default_event, "delimiter": delimiter, "max_price": max_price}
         spec.update({k: v for k, v in flags.items() if v is not None and k in MAPPING_KEYS})
         engine = DuckDBEngine()
         quality = ingest_file(engine, path, validate_mapping(spec, "--map/--event flags"))

@@ -4,11 +4,17 @@ Every adapter (bundled or user-mapped) describes its source as a :class:`SourceS
 this module does the rest in the engine, in three passes over the data:
 
 1. stage: read the file once, parse timestamps (to naive UTC), map event names, cast numbers,
-   keeping the raw text of the checked fields for error messages;
+   keeping the raw text of the checked fields for error messages, and tag each row with its
+   drop reason (first match wins);
 2. validate: one aggregate scan counts every fatal problem; the first offending row of a
    failing rule is fetched for the message (see :mod:`xbehavior.ingest.checks`);
-3. keep: tag each row with its drop reason (first match wins), drop exact duplicates,
-   write the canonical table and count everything into a :class:`DataQuality`.
+3. keep: drop exact duplicates (before any other reason: a repeated row counts as
+   ``duplicate`` whatever else it is) and tagged rows, write the canonical table and count
+   everything into a :class:`DataQuality`.
+
+Casts of source text are always TRY_CASTs next to a kept raw-text column: DuckDB 2 pushes a
+lone cast of a CSV column into the reader, where it becomes a hard cast that fails with a
+raw CSV error instead of our one-line message.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from xbehavior.ingest.schema import EVENT_COLUMNS, EVENT_TYPES
 
 _OFFSET_RE = r"(Z|UTC|GMT|[+-]\d\d(:?\d\d)?)$"
 
+#: canonical columns read as numbers: a non-empty source cell that does not parse is IN006
+NUMERIC_COLUMNS = tuple(c for c, t in EVENT_COLUMNS.items() if t == "DOUBLE")
+
 
 @dataclass
 class SourceSpec:
@@ -33,6 +42,12 @@ class SourceSpec:
     ``exprs`` maps canonical column -> SQL expression over the raw relation (no ``ts`` or
     ``event_type``: those come from ``ts_expr`` / ``event_expr`` and are parsed here).
     ``columns`` names, for messages, the source column behind each checked field.
+    ``reasons`` adds adapter drop reasons (name -> SQL condition over canonical columns),
+    checked after missing_timestamp / missing_event and before the shared price and event
+    rules. ``checked`` maps a non-numeric canonical column to the raw source expression it
+    is parsed from: a non-empty raw value that yields NULL is a fatal IN006 (numeric columns
+    are always checked). ``dedupe_extra`` lists source expressions that must also be equal
+    for two rows to be duplicates (source detail the canonical columns do not keep).
     """
 
     path: Path
@@ -47,6 +62,9 @@ class SourceSpec:
     max_price: float = 1e6
     columns: dict[str, str] = field(default_factory=dict)  # field -> source column name
     dedupe: bool = True
+    reasons: dict[str, str] = field(default_factory=dict)
+    checked: dict[str, str] = field(default_factory=dict)
+    dedupe_extra: tuple[str, ...] = ()
 
 
 def read_relation(path: Path, delimiter: str | None = None) -> str:
@@ -56,8 +74,12 @@ def read_relation(path: Path, delimiter: str | None = None) -> str:
     """
     checks.check_file(path)
     name = path.name.lower()
-    if name.endswith((".parquet", ".parquet.gz", ".pq")):
+    if name.endswith((".parquet", ".pq")):
         return f"read_parquet('{path}')"
+    if name.endswith((".parquet.gz", ".pq.gz")):
+        # DuckDB cannot read a gzipped Parquet file; Parquet is compressed inside anyway
+        raise checks.UNSUPPORTED_FILE.fail(
+            path, "gzipped Parquet cannot be read", f"decompress it first (gunzip {path.name})")
     if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")):
         sep = delimiter or ("\t" if ".tsv" in name else None)
         sep_sql = f", delim='{sep}'" if sep else ""
@@ -103,7 +125,8 @@ def _ts_sql(spec: SourceSpec, raw_type: str) -> tuple[str, str]:
 def _event_sql(spec: SourceSpec) -> str:
     if spec.event_expr is None:
         return f"'{spec.default_event}'" if spec.default_event else "NULL"
-    text = f"trim(CAST({spec.event_expr} AS VARCHAR))"
+    # an empty or blank cell is NULL: dropped as missing_event, not an unknown name ''
+    text = f"nullif(trim(CAST({spec.event_expr} AS VARCHAR)), '')"
     if not spec.event_map:
         return text
     whens = " ".join(
@@ -116,55 +139,99 @@ def _quote(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-_REASON_SQL = """CASE
-    WHEN ts IS NULL THEN 'missing_timestamp'
-    WHEN price < 0 THEN 'negative_price'
-    WHEN event_type = 'drop' THEN 'event_excluded'
-    ELSE NULL END"""
-_REVENUE_DEFAULT = (
-    "CASE WHEN event_type IN ('purchase', 'return') THEN price * coalesce(quantity, 1) END"
-)
-_CANON = ", ".join(EVENT_COLUMNS)
-#: helper columns of the stage table, dropped (metadata only) once the rows are kept
-_HELPERS = ("_ts_raw", "_has_offset", "_price_raw", "_h", "drop_reason")
+def _reasons(spec: SourceSpec) -> dict[str, str]:
+    """Drop reason -> SQL condition over the canonical columns, in priority order."""
+    return {"missing_timestamp": "ts IS NULL", "missing_event": "event_type IS NULL",
+            **spec.reasons, "negative_price": "price < 0",
+            "event_excluded": "event_type = 'drop'"}
+
+
+def _reason_sql(spec: SourceSpec) -> str:
+    whens = " ".join(f"WHEN {cond} THEN {_quote(name)}" for name, cond in _reasons(spec).items())
+    return f"CASE {whens} ELSE NULL END"
+
+
+# A return nets a purchase: its revenue is negative whatever sign the source gives.
+_REVENUE_DEFAULT = ("CASE event_type WHEN 'purchase' THEN price * coalesce(quantity, 1) "
+                    "WHEN 'return' THEN -abs(price * coalesce(quantity, 1)) END")
+_REVENUE_GIVEN = "CASE WHEN event_type = 'return' THEN -abs(revenue) ELSE revenue END"
+def _dedupe_key(spec: SourceSpec) -> str:
+    """Columns two duplicates share: the canonical columns the source fills (an unmapped one
+    is NULL in every row, so leaving it out of the hash and comparison changes nothing) and
+    the ``dedupe_extra`` values."""
+    filled = [c for c in EVENT_COLUMNS if c in ("ts", "event_type", "revenue") or c in spec.exprs]
+    return ", ".join([*filled, *(f"_extra_{i}" for i in range(len(spec.dedupe_extra)))])
 
 
 def _type_of(engine: Engine, src: str, expr: str) -> str:
     return str(engine.sql(f"DESCRIBE SELECT {expr} AS t FROM {src}").iloc[0, 1])
 
 
+def _is_text(sql_type: str) -> bool:
+    return sql_type == "VARCHAR"
+
+
+def _raw_exprs(engine: Engine, spec: SourceSpec, src: str) -> dict[str, str]:
+    """Canonical column -> source expression whose raw text is kept for IN006 messages.
+
+    Numeric columns given as text, plus ``spec.checked``; a typed source cannot hold an
+    unparseable value, so its raw text is not kept."""
+    candidates = {c: spec.exprs[c] for c in NUMERIC_COLUMNS if c in spec.exprs}
+    candidates.update(spec.checked)
+    return {c: e for c, e in candidates.items() if _is_text(_type_of(engine, src, e))}
+
+
 def _stage(engine: Engine, spec: SourceSpec, stage: str) -> None:
     """One read of the source into ``stage``: canonical columns (final types, in order), the
-    raw text of checked fields (only where parsing can fail), ``_h`` (hash of the canonical
-    columns, for de-duplication) and ``drop_reason``. The source row number is the stage
-    table's ``rowid + 1``: CREATE TABLE AS keeps source order, so no numbering window."""
+    raw text of checked fields (``_raw_<column>``, only where parsing can fail), the
+    ``dedupe_extra`` values (``_extra_<i>``), ``_h`` (hash of the duplicate key, see
+    ``_dedupe_key``) and ``drop_reason``. The source row number is the stage table's
+    ``rowid + 1``: CREATE TABLE AS keeps source order, so no numbering window."""
     src = f"{stage}_src"
     engine.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT * FROM {spec.relation}")
     ts_type = _type_of(engine, src, spec.ts_expr)
     ts_parsed, ts_text = _ts_sql(spec, ts_type)
     is_text = not ts_type.startswith(("TIMESTAMP", "DATE"))
     exprs = {k: v for k, v in spec.exprs.items() if k not in ("ts", "event_type")}
-    price = exprs.get("price", "NULL")
-    # A typed source cannot hold an unparseable value, so its raw text is not kept.
-    price_raw = "NULL" if _type_of(engine, src, price) == "DOUBLE" else f"CAST({price} AS VARCHAR)"
+    raws = _raw_exprs(engine, spec, src)
     has_offset = (f"regexp_matches({ts_text}, '{_OFFSET_RE}')"
                   if is_text and not spec.ts_format else "NULL")
-    typed = [f"CAST({exprs.get(c, 'NULL')} AS {t}) AS {c}" for c, t in EVENT_COLUMNS.items()
-             if c not in ("ts", "event_type", "price")]
-    revenue = f"CAST({_REVENUE_DEFAULT} AS DOUBLE) AS revenue"
-    canon = [revenue if c == "revenue" and "revenue" not in exprs else c for c in EVENT_COLUMNS]
+    typed = [f"{'TRY_CAST' if c in raws else 'CAST'}({exprs.get(c, 'NULL')} AS {t}) AS {c}"
+             for c, t in EVENT_COLUMNS.items() if c not in ("ts", "event_type")]
+    helpers = [f"{ts_text if is_text else 'NULL'}::VARCHAR AS _ts_raw",
+               f"{has_offset}::BOOLEAN AS _has_offset"]
+    helpers += [f"CAST({e} AS VARCHAR) AS _raw_{c}" for c, e in raws.items()]
+    extras = [f"_extra_{i}" for i in range(len(spec.dedupe_extra))]
+    helpers += [f"{e} AS {x}" for e, x in zip(spec.dedupe_extra, extras, strict=True)]
+    revenue = _REVENUE_GIVEN if "revenue" in exprs else _REVENUE_DEFAULT
+    canon = [f"CAST({revenue} AS DOUBLE) AS revenue" if c == "revenue" else c
+             for c in EVENT_COLUMNS]
+    keep = ["_ts_raw", "_has_offset", *(f"_raw_{c}" for c in raws), *extras]
+    # the hash covers the stored revenue (after return netting), as the duplicate check does
     engine.execute(f"""
         CREATE OR REPLACE TABLE {stage} AS
-        SELECT {", ".join(canon)},
-               _ts_raw, _has_offset, _price_raw, hash({_CANON}) AS _h, {_REASON_SQL} AS drop_reason
-        FROM (
-          SELECT CAST({ts_parsed} AS TIMESTAMP) AS ts,
-                 CAST({_event_sql(spec)} AS VARCHAR) AS event_type,
-                 TRY_CAST({price} AS DOUBLE) AS price, {", ".join(typed)},
-                 {ts_text if is_text else "NULL"}::VARCHAR AS _ts_raw,
-                 {has_offset}::BOOLEAN AS _has_offset, {price_raw}::VARCHAR AS _price_raw
-          FROM {src})
+        SELECT *, hash({_dedupe_key(spec)}) AS _h FROM (
+          SELECT {", ".join(canon)}, {", ".join(keep)}, {_reason_sql(spec)} AS drop_reason
+          FROM (
+            SELECT CAST({ts_parsed} AS TIMESTAMP) AS ts,
+                   CAST({_event_sql(spec)} AS VARCHAR) AS event_type,
+                   {", ".join(typed)}, {", ".join(helpers)}
+            FROM {src}))
     """)
+
+
+def _number_conditions(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, str]:
+    """``bad_<c>`` (raw text that does not parse) and ``nonfinite_<c>`` (nan / inf) per
+    checked column of ``stage``, in canonical column order (unmapped columns are NULL)."""
+    present = set(engine.columns(stage))
+    conditions = {}
+    for c in EVENT_COLUMNS:
+        if f"_raw_{c}" in present:
+            conditions[f"bad_{c}"] = f"trim(_raw_{c}) <> '' AND {c} IS NULL"
+    for c in NUMERIC_COLUMNS:
+        if c in spec.exprs:
+            conditions[f"nonfinite_{c}"] = f"NOT isfinite({c})"
+    return conditions
 
 
 def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
@@ -175,13 +242,14 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
     """
     path, col = spec.path, spec.columns
     vocab = ", ".join(_quote(t) for t in (*EVENT_TYPES, "drop"))
+    numbers = _number_conditions(engine, spec, stage)
     conditions = {
         "bad_ts": "_ts_raw IS NOT NULL AND trim(_ts_raw) <> '' AND ts IS NULL",
-        "bad_price": "_price_raw IS NOT NULL AND trim(_price_raw) <> '' AND price IS NULL",
-        "absurd_price": f"price > {float(spec.max_price)!r}",
+        **numbers,
+        "absurd_price": f"isfinite(price) AND price > {float(spec.max_price)!r}",
         "unknown_event": f"event_type IS NOT NULL AND event_type NOT IN ({vocab})",
     }
-    reasons = ("missing_timestamp", "negative_price", "event_excluded")
+    reasons = tuple(_reasons(spec))
     counts = engine.sql(f"""
         SELECT count(*) AS n_rows,
                count(*) FILTER (WHERE _has_offset) AS n_offset,
@@ -211,12 +279,19 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
         raise checks.MIXED_TIMEZONES.fail(
             path, f"column {col.get('ts', 'ts')!r} mixes values with a time-zone offset "
             f"(row {n_off}: {v_off!r}) and without (row {n_nai}: {v_nai!r})")
-    if counts["bad_price"]:
-        n, value = first(conditions["bad_price"], "_price_raw")
+    for key, cond in numbers.items():
+        if not counts[key]:
+            continue
+        kind, column = key.split("_", 1)
+        n, value = first(cond, _raw_or_value(engine, stage, column))
+        if kind == "bad":
+            raise checks.BAD_NUMBER.fail(
+                path, f"row {n}, column {col.get(column, column)!r}: {value!r} is not a number")
         raise checks.BAD_NUMBER.fail(
-            path, f"row {n}, column {col.get('price', 'price')!r}: {value!r} is not a number")
+            path, f"row {n}, column {col.get(column, column)!r}: {value!r} is not a finite "
+            "number", "give a finite value, or leave the cell empty if it is unknown")
     if counts["absurd_price"]:
-        n, value = first(conditions["absurd_price"], "coalesce(_price_raw, CAST(price AS VARCHAR))")
+        n, value = first(conditions["absurd_price"], _raw_or_value(engine, stage, "price"))
         raise checks.ABSURD_PRICE.fail(
             path, f"row {n}, column {col.get('price', 'price')!r}: {value!r} is above "
             f"max_price {spec.max_price:g}")
@@ -231,22 +306,29 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
     return {k: int(counts[k]) for k in ("n_rows", "no_user_id", *reasons)}
 
 
-# Exact duplicates among the rows not dropped: all canonical columns equal (NULLs equal);
-# the earliest source row is kept. Equal rows have equal hashes, so only rows whose hash
-# repeats (found by one sort of 8-byte hashes, no wide GROUP BY) are compared column by
-# column; a hash collision between different rows is therefore never taken as a duplicate.
+def _raw_or_value(engine: Engine, stage: str, column: str) -> str:
+    """SQL of a column's source text for messages (its value as text if the source was typed)."""
+    if f"_raw_{column}" in engine.columns(stage):
+        return f"coalesce(_raw_{column}, CAST({column} AS VARCHAR))"
+    return f"CAST({column} AS VARCHAR)"
+
+
+# Exact duplicates: all canonical columns (and dedupe extras) equal, NULLs equal; the
+# earliest source row is kept and the repeats count as 'duplicate' whatever other reason
+# they have. Equal rows have equal hashes, so only rows whose hash repeats (found by one
+# sort of 8-byte hashes, no wide GROUP BY) are compared column by column; a hash collision
+# between different rows is therefore never taken as a duplicate.
 _DUPLICATES_SQL = """
 CREATE OR REPLACE TEMP TABLE {stage}_dups AS
 WITH repeated AS (
-  SELECT DISTINCT _h FROM (
-    SELECT _h, lag(_h) OVER (ORDER BY _h) AS _prev FROM {stage} WHERE drop_reason IS NULL)
+  SELECT DISTINCT _h FROM (SELECT _h, lag(_h) OVER (ORDER BY _h) AS _prev FROM {stage})
   WHERE _h = _prev
 ), candidates AS (
-  SELECT rowid AS _row, {canon} FROM {stage}
-  WHERE drop_reason IS NULL AND _h IN (SELECT _h FROM repeated)
+  SELECT rowid AS _row, {key}, drop_reason, user_id IS NULL AS no_user_id FROM {stage}
+  WHERE _h IN (SELECT _h FROM repeated)
 )
-SELECT _row, user_id IS NULL AS no_user_id FROM candidates
-QUALIFY row_number() OVER (PARTITION BY {canon} ORDER BY _row) > 1
+SELECT _row, drop_reason, no_user_id FROM candidates
+QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _row) > 1
 """
 
 
@@ -255,26 +337,30 @@ def _keep(engine: Engine, spec: SourceSpec, stage: str, table: str,
     """Delete dropped rows and duplicates from ``stage`` in place (no copy: a filtered
     rewrite of 10M wide rows costs more than the whole read), strip the helper columns and
     rename it to ``table``, so rows keep source order."""
-    dropped = {r: counts[r] for r in sorted(("missing_timestamp", "negative_price",
-                                             "event_excluded")) if counts[r]}
+    by_reason = {r: counts[r] for r in _reasons(spec)}
     no_user = counts["no_user_id"]
     if spec.dedupe:
-        engine.execute(_DUPLICATES_SQL.format(stage=stage, canon=_CANON))
-        dups = engine.sql(f"SELECT count(*) AS n, count(*) FILTER (WHERE no_user_id) AS u "
-                          f"FROM {stage}_dups").iloc[0]
-        if dups["n"]:
-            dropped["duplicate"] = int(dups["n"])
-            no_user -= int(dups["u"])
+        engine.execute(_DUPLICATES_SQL.format(stage=stage, key=_dedupe_key(spec)))
+        dups = engine.sql(f"SELECT drop_reason, count(*) AS n, "
+                          f"count(*) FILTER (WHERE no_user_id) AS u "
+                          f"FROM {stage}_dups GROUP BY ALL")
+        for reason, n, u in dups.itertuples(index=False):
+            if isinstance(reason, str):  # a repeat of a row dropped for another reason
+                by_reason[reason] -= int(n)
+            else:  # a repeat of a kept row
+                no_user -= int(u)
+            by_reason["duplicate"] = by_reason.get("duplicate", 0) + int(n)
+        if len(dups):
             engine.execute(f"DELETE FROM {stage} WHERE rowid IN (SELECT _row FROM {stage}_dups)")
         engine.execute(f"DROP TABLE {stage}_dups")
     engine.execute(f"DELETE FROM {stage} WHERE drop_reason IS NOT NULL")
-    for helper in _HELPERS:
+    for helper in [c for c in engine.columns(stage) if c not in EVENT_COLUMNS]:
         engine.execute(f"ALTER TABLE {stage} DROP COLUMN {helper}")
     engine.execute(f"DROP TABLE IF EXISTS {table}")
     engine.execute(f"ALTER TABLE {stage} RENAME TO {table}")
     quality = DataQuality(
         source=str(spec.path), rows_read=counts["n_rows"], rows_kept=engine.count(table),
-        dropped=dropped, notes={"no_user_id": no_user},
+        dropped={r: n for r, n in by_reason.items() if n}, notes={"no_user_id": no_user},
     )
     quality.check_balanced()
     return quality

@@ -14,7 +14,7 @@ what the shop's event names mean. Written as YAML (see ``examples/rees46_mapping
       add_to_basket: cart            #                    return|other|drop
     default_event: purchase          # when there is no event column (order-line exports)
     delimiter: ";"
-    max_price: 1000000
+    max_price: 1000000               # a higher price is an error (IN007)
 
 A canonical column that is not mapped but exists in the file under its canonical name is used
 as is, so a file already in canonical form needs no mapping at all.
@@ -37,7 +37,6 @@ from xbehavior.ingest.schema import EVENT_COLUMNS, EVENT_TYPES
 MAPPING_KEYS = (
     "columns", "ts_format", "timezone", "events", "default_event", "delimiter", "max_price",
 )
-_NUMERIC = ("price", "quantity", "revenue")
 
 
 def _unknown_key(key: str, allowed: tuple[str, ...] | list[str], where: str) -> ConfigError:
@@ -60,6 +59,12 @@ def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[st
         if dst not in targets:
             raise ConfigError(f"{where} events: {src!r} -> {dst!r} is not an event type"
                               f"{did_you_mean(dst, targets)}; use one of {', '.join(targets)}")
+    max_price = mapping.get("max_price")
+    if max_price is not None and not (
+            isinstance(max_price, int | float) and not isinstance(max_price, bool)
+            and 0 < max_price < float("inf")):
+        raise ConfigError(f"{where}: max_price {max_price!r} must be a positive number "
+                          "(e.g. 1000000)")
     default = mapping.get("default_event")
     if default is not None and default not in EVENT_TYPES:
         raise ConfigError(f"{where}: default_event {default!r} is not an event type"
@@ -93,18 +98,15 @@ def spec_from_mapping(path: Path, mapping: dict[str, Any], present: list[str],
         raise ConfigError(f"{path}: no timestamp column mapped{hint}; pass --map ts=COLUMN "
                           "or 'columns: {ts: COLUMN}' in the mapping file")
     check_columns(path, {src: canonical for canonical, src in columns.items()}, present)
-    exprs = {
-        c: f"TRY_CAST({_ident(src)} AS DOUBLE)" if c in _NUMERIC and c != "price"
-        else _ident(src)
-        for c, src in columns.items() if c not in ("ts", "event_type")
-    }
+    # numbers are parsed (and a bad cell reported) by load_events, not cast here
+    exprs = {c: _ident(src) for c, src in columns.items() if c not in ("ts", "event_type")}
     event_col = columns.get("event_type")
     return SourceSpec(
         path=path, relation=relation, ts_expr=_ident(columns["ts"]), exprs=exprs,
         event_expr=_ident(event_col) if event_col else None,
         default_event=mapping.get("default_event"), event_map=mapping["events"],
         ts_format=mapping.get("ts_format"), timezone=mapping.get("timezone") or "UTC",
-        max_price=float(mapping.get("max_price") or 1e6), columns=columns,
+        max_price=float(mapping.get("max_price", 1e6)), columns=columns,
     )
 
 

@@ -1,7 +1,9 @@
 """The canonical event schema every adapter produces (table ``events``).
 
 One row per event. ``ts`` is a naive TIMESTAMP meaning UTC. Optional columns are present and
-NULL when a source lacks them; analyses that need one check `has_values` and say they skip.
+NULL when a source lacks them; an analysis that needs one checks that it holds a value (a
+non-NULL count above 0) and says it skips, e.g. ``features.user_features`` lists such
+features in ``attrs["unavailable"]``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ EVENT_COLUMNS: dict[str, str] = {
     "os": "VARCHAR",
     "browser": "VARCHAR",
     "coupon": "VARCHAR",
+    # optional user attributes, as the source gives them (repeated on each of a user's events)
+    "age": "DOUBLE",  # years
+    "gender": "VARCHAR",
+    "rating": "DOUBLE",  # the user's rating (e.g. review stars), source scale
+    "social_share": "DOUBLE",  # the user's social-media sharing, source measure (count/share)
 }
 
 REQUIRED_COLUMNS = ("ts", "event_type")

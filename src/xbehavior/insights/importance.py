@@ -1,11 +1,13 @@
-"""Which inputs drive a model's purchase prediction: permutation importance and integrated
-gradients, headless (DataFrames in, DataFrames out; drawing lives elsewhere).
+"""Which inputs drive a model's purchase prediction: permutation importance, integrated
+gradients and TreeSHAP, headless (DataFrames in, DataFrames out; drawing lives elsewhere).
 
 Permutation importance = drop in test ROC-AUC when one input is shuffled across examples
 (mean and std over ``n_repeats`` shuffles). For a sequence model a *step* feature is shuffled
 as a whole series (all steps together, padded steps re-zeroed), a *context* feature as a
 column; for a tabular model a column. Integrated gradients (Sundararajan et al. 2017) attribute
-the logit to inputs along the straight path from a baseline (0 = the standardised mean).
+the logit to inputs along the straight path from a baseline (0 = the standardised mean);
+captum computes them. SHAP for LightGBM is LightGBM's own exact TreeSHAP
+(``predict(pred_contrib=True)``), so no ``shap`` package is needed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from captum.attr import IntegratedGradients
 from sklearn.metrics import roc_auc_score
 
 from xbehavior.errors import DataError
@@ -96,40 +99,85 @@ def _frame(rows, base: float, y: np.ndarray, n_repeats: int) -> pd.DataFrame:
 
 
 def integrated_gradients(model: Any, data: SequenceData, steps: int = 32,
-                         batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """Integrated-gradients attributions of the logit for a TrainedSequenceModel.
+                         batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Integrated-gradients attributions of the logit for a TrainedSequenceModel (via captum).
 
-    Baseline: all step features 0 and standardised context 0 (the training mean).
-    Returns (step attributions (N, T, F), context attributions (N, S)); their total per
-    example ≈ logit(x) − logit(baseline) (completeness; midpoint rule with ``steps`` points).
+    Baseline: all step features 0 and standardised context 0 (the training mean); the mask is
+    held fixed. Returns (step attributions (N, T, F), context attributions (N, S)), float32;
+    their total per example ≈ logit(x) − logit(baseline) (completeness; Gauss-Legendre rule
+    with ``steps`` points). ``batch`` caps the interpolated inputs per forward pass (memory).
     """
     x, mask, ctx = model.tensors(data)
     net = model.model.eval()
-    att_x, att_c = torch.zeros_like(x), torch.zeros_like(ctx)
-    for a in (np.arange(steps) + 0.5) / steps:
-        for i in range(0, len(x), batch):
-            xs = (x[i : i + batch] * float(a)).requires_grad_(True)
-            cs = (ctx[i : i + batch] * float(a)).requires_grad_(True)
-            gx, gc = torch.autograd.grad(net(xs, mask[i : i + batch], cs).sum(), (xs, cs))
-            att_x[i : i + batch] += gx
-            att_c[i : i + batch] += gc
-    return (x * att_x / steps).numpy(), (ctx * att_c / steps).numpy()
+    ig = IntegratedGradients(lambda xs, cs, ms: net(xs, ms, cs))  # captum: inputs, then args
+    per_call = max(1, batch // steps)  # examples per call; captum expands each by ``steps``
+    parts_x, parts_c = [], []
+    for i in range(0, len(x), per_call):
+        xs, cs, ms = x[i : i + per_call], ctx[i : i + per_call], mask[i : i + per_call]
+        ax, ac = ig.attribute((xs, cs), baselines=(torch.zeros_like(xs), torch.zeros_like(cs)),
+                              additional_forward_args=(ms,), n_steps=steps)
+        parts_x.append(ax.detach())
+        parts_c.append(ac.detach())
+    if not parts_x:
+        raise DataError("integrated gradients needs at least one example")
+    return torch.cat(parts_x).float().numpy(), torch.cat(parts_c).float().numpy()
 
 
 def integrated_gradients_importance(model: Any, data: SequenceData,
                                     steps: int = 32) -> pd.DataFrame:
-    """Mean |attribution| per feature (step features summed over real steps first)."""
+    """Mean |attribution| per feature (step features summed over real steps first).
+
+    Returns one row per step and context feature (COLUMNS, importance_std NaN) plus
+    ``mean_signed`` (mean attribution: > 0 pushes towards purchase), in logit units, sorted
+    by importance_mean, descending.
+    """
     ax, ac = integrated_gradients(model, data, steps)
-    per_step = np.abs((ax * data.mask[:, :, None]).sum(axis=1)).mean(axis=0)  # (F,)
-    per_ctx = np.abs(ac).mean(axis=0)  # (S,)
-    df = pd.DataFrame({
-        "feature": [*data.feature_names, *data.context_names],
-        "kind": ["step"] * len(per_step) + ["context"] * len(per_ctx),
-        "importance_mean": np.concatenate([per_step, per_ctx]),
-    })
-    df["metric"], df["n"] = "mean_abs_integrated_gradient", len(data)
-    return df.sort_values("importance_mean", ascending=False, kind="stable") \
-        .reset_index(drop=True)
+    step_sum = (ax * data.mask[:, :, None]).sum(axis=1)  # (N, F)
+    per_ex = np.concatenate([step_sum, ac], axis=1)  # (N, F + S)
+    kinds = ["step"] * step_sum.shape[1] + ["context"] * ac.shape[1]
+    return _attribution_frame(per_ex, [*data.feature_names, *data.context_names], kinds,
+                              "mean_abs_integrated_gradient", np.asarray(data.y))
+
+
+def lightgbm_shap_values(model: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """Exact TreeSHAP values of a fitted LightGBM TrainedTabularModel, from LightGBM itself.
+
+    Returns (N, F + 1): one column per feature (log-odds contribution) and ``expected_value``;
+    each row sums to the raw margin (log-odds) LightGBM predicts for it.
+    """
+    booster = getattr(model.estimator, "booster_", None)
+    if booster is None:
+        raise DataError(f"SHAP values need a fitted LightGBM model; got {model.name!r}")
+    cols = list(model.feature_names)
+    contrib = booster.predict(X[cols], pred_contrib=True)  # (N, F + 1), last = expected value
+    return pd.DataFrame(contrib, columns=[*cols, "expected_value"], index=X.index)
+
+
+def lightgbm_shap_importance(model: Any, X: pd.DataFrame, y=None) -> pd.DataFrame:
+    """Mean |SHAP| per column of a fitted LightGBM TrainedTabularModel on rows ``X``.
+
+    Returns one row per column (COLUMNS, importance_std NaN) plus ``mean_signed`` (mean SHAP
+    value), in log-odds units, sorted by importance_mean, descending. ``y`` (optional) only
+    fills ``n_pos``.
+    """
+    shap = lightgbm_shap_values(model, X).drop(columns="expected_value")
+    return _attribution_frame(shap.to_numpy(), list(shap.columns), ["column"] * shap.shape[1],
+                              "mean_abs_shap", None if y is None else np.asarray(y))
+
+
+def _attribution_frame(per_example: np.ndarray, names: list[str], kinds: list[str],
+                       metric: str, y: np.ndarray | None) -> pd.DataFrame:
+    """(N, K) per-example attributions -> one row per feature: mean |value|, mean value."""
+    df = pd.DataFrame({"feature": names, "kind": kinds,
+                       "importance_mean": np.abs(per_example).mean(axis=0),
+                       "importance_std": np.nan,
+                       "mean_signed": per_example.mean(axis=0)})
+    df["baseline_roc_auc"], df["metric"] = np.nan, metric
+    df["n"] = len(per_example)
+    df["n_pos"] = int(np.sum(y)) if y is not None else pd.NA
+    df["n_repeats"] = pd.NA
+    return df.sort_values("importance_mean", ascending=False, kind="stable")[
+        [*COLUMNS, "mean_signed"]].reset_index(drop=True)
 
 
 def compare_importance(tables: dict[str, pd.DataFrame],

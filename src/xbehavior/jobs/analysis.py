@@ -6,6 +6,7 @@ it, features from history only, outcome = purchase within the horizon after it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,9 +16,16 @@ from xbehavior.config import RunConfig
 from xbehavior.engine import Engine
 from xbehavior.errors import XBehaviorError
 from xbehavior.features import TABULAR_FEATURES
-from xbehavior.features.monthly import monthly_user_features
+from xbehavior.features.monthly import monthly_sequences, monthly_user_features
+from xbehavior.features.user_attributes import main_attribute
 from xbehavior.insights.findings import Finding, make_findings
-from xbehavior.insights.importance import compare_importance, sequence_permutation_importance
+from xbehavior.insights.importance import (
+    compare_importance,
+    integrated_gradients_importance,
+    lightgbm_shap_importance,
+    sequence_permutation_importance,
+    tabular_permutation_importance,
+)
 from xbehavior.insights.stats import rate_table
 from xbehavior.insights.targeting import ab_sample_size, gain_table, targeting_table
 from xbehavior.jobs.data_prep import PreparedData
@@ -25,6 +33,18 @@ from xbehavior.jobs.modelling import ModelResult
 from xbehavior.segments.config import SegmentConfig
 from xbehavior.segments.rules import rule_based_segments
 from xbehavior.segments.segment import SegmentationResult, monthly_metrics, segment_users
+
+
+@dataclass
+class Importance:
+    """Feature importance of every trained model on the test set (see importance_table)."""
+
+    table: pd.DataFrame  # long: model, method, then insights.importance COLUMNS + mean_signed
+    comparison: pd.DataFrame  # LSTM vs XLSTM (paper) permutation importance, side by side
+    #: per view (IMPORTANCE_VIEWS), one row per feature: each model's value and rank
+    views: dict[str, pd.DataFrame]
+    seconds: float  # wall time of the whole importance step
+    ig_examples: int  # test examples integrated gradients read per sequence model
 
 
 @dataclass
@@ -40,7 +60,7 @@ class Analysis:
     targeting: pd.DataFrame
     findings: list[Finding]
     best_model: str
-    importance: pd.DataFrame  # feature x model permutation importance on the test set
+    importance: Importance  # every model's importance on the test set
     ab_plan: pd.DataFrame  # customers per arm to test a treatment, by segment
 
 
@@ -57,20 +77,31 @@ def segment(
     engine: Engine, data: PreparedData, users: pd.DataFrame, results: list[ModelResult],
     cfg: RunConfig,
 ) -> tuple[SegmentationResult, pd.DataFrame]:
-    """Cluster test customers on behaviour features and on each sequence model's embedding."""
+    """Cluster test customers on behaviour features and on each sequence model's embedding.
+
+    Converted = purchased within the horizon after the test cut-off (the test label). Month by
+    month, each month's customers are embedded by every trained sequence model from their
+    orders before the month's end (features.monthly), so "<model>+kmeans" has a row per month.
+    """
     seg_cfg = SegmentConfig(n_clusters=cfg.n_clusters, seed=cfg.seed)
+    sequence_models = [r for r in results if r.kind == "sequence"]
     test_seq = data.sequences.subset(data.split("test"))
-    embeddings = {r.name: r.fitted.embed(test_seq) for r in results if r.kind == "sequence"}
+    embeddings = {r.name: r.fitted.embed(test_seq) for r in sequence_models}
     features = users.set_index("user_id")[TABULAR_FEATURES]
     result = segment_users(
         features, embeddings, features["orders_per_month"], seg_cfg,
         converted=users.set_index("user_id")["label"].astype(bool),
         country=users.set_index("user_id")["country"],
+        device=main_attribute(engine, "device", data.plan.test),
+        category=main_attribute(engine, "category", data.plan.test),
     )
     months = monthly_user_features(engine, _first_full_month(engine), n_months=6)
-    monthly = monthly_metrics(months, seg_cfg, {
-        m: f["orders"] for m, f in months.items()  # purchases in that month = per month rate
-    })
+    sequences = monthly_sequences(engine, months, data.sequences.vocabulary, cfg.max_len)
+    month_embeddings = {
+        month: {r.name: r.fitted.embed(seq) for r in sequence_models}
+        for month, seq in sequences.items()
+    }
+    monthly = monthly_metrics(months, seg_cfg, monthly_embeddings=month_embeddings)
     return result, monthly
 
 
@@ -128,16 +159,70 @@ def ab_plan(by_segment: pd.DataFrame, uplifts: tuple[float, ...] = (0.05, 0.10, 
 
 #: models whose feature importance the report sets side by side (the paper's comparison)
 IMPORTANCE_MODELS = ("lstm", "xlstm_paper")
+#: test examples (seeded subsample) integrated gradients reads per sequence model; IG costs
+#: ~2·steps forward passes per example, the rest of the step reads the whole test set
+IG_EXAMPLES = 500
+#: shuffles per feature in permutation importance
+PERMUTATION_REPEATS = 3
 
 
-def importance_table(data: PreparedData, results: list[ModelResult], seed: int) -> pd.DataFrame:
-    """Permutation importance (drop in test ROC-AUC) of LSTM vs the paper's XLSTM, side by side."""
-    test = data.sequences.subset(data.split("test"))
-    tables = {
-        r.name: sequence_permutation_importance(r.fitted, test, n_repeats=3, seed=seed)
-        for r in results if r.name in IMPORTANCE_MODELS
-    }
-    if not tables:
+def importance_table(data: PreparedData, results: list[ModelResult], seed: int) -> Importance:
+    """Every trained model's feature importance on the test set, as one long table.
+
+    Methods (column ``method``): ``permutation`` (drop in test ROC-AUC) for every model;
+    ``integrated_gradients`` (mean |IG| in logit units, on IG_EXAMPLES test examples) for
+    sequence models; ``tree_shap`` (mean |SHAP| in log-odds) for LightGBM. base_rate is
+    skipped: its score is constant, so every importance is 0 by construction.
+    """
+    start = time.perf_counter()
+    test = data.split("test")
+    seq, X = data.sequences.subset(test), data.tabular[test]
+    y = data.examples.loc[test, "label"].to_numpy()
+    ig_rows = np.sort(np.random.default_rng(seed).permutation(len(seq))[:IG_EXAMPLES])
+    ig_seq = seq.subset(ig_rows)
+    parts = []
+    for r in results:
+        if r.name == "base_rate":
+            continue
+        if r.kind == "sequence":
+            methods = {"permutation": sequence_permutation_importance(
+                r.fitted, seq, n_repeats=PERMUTATION_REPEATS, seed=seed),
+                "integrated_gradients": integrated_gradients_importance(r.fitted, ig_seq)}
+        else:
+            methods = {"permutation": tabular_permutation_importance(
+                r.fitted, X, y, n_repeats=PERMUTATION_REPEATS, seed=seed)}
+            if r.name == "lightgbm":
+                methods["tree_shap"] = lightgbm_shap_importance(r.fitted, X, y)
+        parts += [t.assign(model=r.name, method=m) for m, t in methods.items()]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if len(table):
+        table = table[["model", "method", *table.columns.drop(["model", "method"])]]
+    views = {v: _side_by_side(table, m, k) for v, (m, k) in IMPORTANCE_VIEWS.items()}
+    return Importance(table, _side_by_side(table, "permutation", None, IMPORTANCE_MODELS),
+                      views, time.perf_counter() - start, len(ig_seq))
+
+
+#: side-by-side views of the long table: name -> (method, model kind or None for any)
+IMPORTANCE_VIEWS = {
+    "permutation_sequence": ("permutation", "sequence"),
+    "permutation_tabular": ("permutation", "tabular"),
+    "integrated_gradients": ("integrated_gradients", "sequence"),
+}
+
+
+def _side_by_side(table: pd.DataFrame, method: str, kind: str | None,
+                  models: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """One row per feature, ``<model>`` and ``<model>_rank`` columns for one method; features
+    of one model kind (step/context for sequence, column for tabular) so ranks align. Empty
+    when a required model (``models``) or every model is missing."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = table[table["method"] == method]
+    if kind is not None:
+        rows = rows[(rows["kind"] == "column") == (kind == "tabular")]
+    names = models or tuple(dict.fromkeys(rows["model"]))
+    tables = {m: rows[rows["model"] == m] for m in names}
+    if not tables or any(t.empty for t in tables.values()):
         return pd.DataFrame()
     return compare_importance(tables)
 

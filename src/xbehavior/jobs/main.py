@@ -5,7 +5,8 @@ Writes into the output folder (each file atomically):
   metrics.json     test metrics per model, clustering metrics, data quality, split sizes
   scores.parquet   per test customer: scores of every model, segment labels, outcome
   audience.csv     marketing export: user, country, segment, score, decile, action
-  models/<name>/   sequence models (safetensors + config.json)
+  models/<name>/   every model: sequence (safetensors + config.json), lightgbm
+                   (model.txt + config.json), logreg / base_rate (config.json)
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def run_main(cfg: RunConfig, console: Console | None = None) -> Path:
         data = prepare(engine, cfg)
         done(step, _data_info(data))
         step = progress.add_task("tabular baselines", total=1, info="")
-        results = train_tabular_models(data, cfg)
+        results = train_tabular_models(data, cfg, out / "models")
         done(step, _best_info(results))
         results += train_sequence_models(data, cfg, out / "models", _epoch_bars(progress, done))
         step = progress.add_task("segments + insights", total=1, info="")
@@ -175,7 +176,12 @@ def _metrics_json(
         "clustering": analysis.segmentation.metrics.to_dict(orient="records"),
         "clustering_monthly": analysis.monthly.to_dict(orient="records"),
         "findings": [f.text for f in analysis.findings],
-        "importance": analysis.importance.to_dict(orient="records"),
+        "importance": {
+            "table": analysis.importance.table.to_dict(orient="records"),
+            "lstm_vs_xlstm_paper": analysis.importance.comparison.to_dict(orient="records"),
+            "seconds": analysis.importance.seconds,
+            "ig_examples": analysis.importance.ig_examples,
+        },
         "seconds": seconds,
     }
 

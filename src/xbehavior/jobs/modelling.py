@@ -13,7 +13,7 @@ import pandas as pd
 from xbehavior.config import RunConfig
 from xbehavior.jobs.data_prep import PreparedData
 from xbehavior.jobs.score import save_feature_spec
-from xbehavior.models.io import save_sequence_model
+from xbehavior.models.io import save_sequence_model, save_tabular_model
 from xbehavior.models.metrics import binary_metrics
 from xbehavior.models.tabular import fit_tabular
 from xbehavior.models.train import EpochLog, TrainConfig, fit_sequence_model
@@ -37,18 +37,25 @@ class ModelResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def train_tabular_models(data: PreparedData, cfg: RunConfig) -> list[ModelResult]:
-    """Base rate, logistic regression and LightGBM on the aggregated per-example features."""
+def train_tabular_models(data: PreparedData, cfg: RunConfig,
+                         model_dir: Path | None = None) -> list[ModelResult]:
+    """Base rate, logistic regression and LightGBM on the aggregated per-example features;
+    each saved to ``model_dir/<name>`` (with the feature spec) when a folder is given."""
     import time
 
     X, y = data.tabular, data.examples["label"].to_numpy()
     tr, va, te = data.split("train"), data.split("val"), data.split("test")
+    if model_dir is not None:  # `xbehavior score` needs it even for a run without sequences
+        save_feature_spec(model_dir, data.sequences.vocabulary, cfg.max_len, cfg.dataset,
+                          data.plan.horizon_days)
     results = []
     for name in cfg.tabular_models:
         start = time.perf_counter()
         fitted = fit_tabular(name, X[tr], y[tr], X[va], y[va], seed=cfg.seed,
                              num_threads=cfg.threads or 2)
         seconds = time.perf_counter() - start
+        if model_dir is not None:
+            save_tabular_model(fitted, model_dir / name)
         p_val, p_test = fitted.predict_proba(X[va]), fitted.predict_proba(X[te])
         results.append(ModelResult(
             name, "tabular", fitted, p_val, p_test,

@@ -100,29 +100,56 @@ def _models_section(results: list[ModelResult], horizon: int) -> Section:
 
 
 def _importance_section(analysis: Analysis) -> Section:
-    table = analysis.importance
-    if table.empty:
+    imp = analysis.importance
+    if imp.table.empty:
         return Section("Feature importance", paragraphs=[
-            "Skipped: needs the lstm and xlstm_paper models (run with both in --models)."])
-    models = [c for c in table.columns if c != "feature" and not c.endswith("_rank")
-              and c != "kind"]
+            "Skipped: no model other than base_rate was trained."])
+    views = imp.views
+    tables = [(f"{title}, with ranks (1 = most important)", views[key])
+              for key, title in _IMPORTANCE_TITLES.items() if not views[key].empty]
+    shap = imp.table[imp.table["method"] == "tree_shap"]
+    if len(shap):
+        tables.append(("LightGBM TreeSHAP: mean |SHAP| and mean signed SHAP (log-odds; > 0 "
+                       "pushes towards purchase)",
+                       shap[["feature", "importance_mean", "mean_signed", "n"]]))
+    figures = []
+    if not imp.comparison.empty:
+        tables.insert(0, ("LSTM vs XLSTM (paper) permutation importance, with ranks",
+                          imp.comparison))
+        figures.append(_comparison_figure(imp.comparison))
+    return Section(
+        "Feature importance",
+        paragraphs=[
+            "The paper compares what drives purchase under LSTM and under its XLSTM. Permutation "
+            "importance (every model): each step feature (all steps at once), context feature "
+            "or tabular column is shuffled across test customers and the drop in test ROC-AUC "
+            "is recorded (mean of 3 shuffles); near-zero or negative: the model does not rely "
+            "on it. Integrated gradients (sequence models, captum): mean |attribution| of the "
+            f"logit against an all-zero (mean) input, on {imp.ig_examples:,} test customers. "
+            "TreeSHAP (LightGBM's own, exact): mean |contribution| to the log-odds. The "
+            f"importance step took {imp.seconds:.0f} s.",
+        ],
+        tables=tables,
+        figures=figures,
+    )
+
+
+_IMPORTANCE_TITLES = {
+    "permutation_sequence": "Permutation importance (drop in test ROC-AUC), sequence models",
+    "permutation_tabular": "Permutation importance (drop in test ROC-AUC), tabular models",
+    "integrated_gradients": "Integrated gradients (mean |attribution|, logit), sequence models",
+}
+
+
+def _comparison_figure(table: pd.DataFrame) -> go.Figure:
+    models = [c for c in table.columns if c != "feature" and not c.endswith("_rank")]
     top = table.head(15)
     fig = go.Figure([go.Bar(y=top["feature"], x=top[m], name=m, orientation="h")
                      for m in models])
     fig.update_layout(barmode="group", height=520, yaxis_autorange="reversed",
                       title="Permutation importance: drop in test ROC-AUC when a feature is "
                             "shuffled")
-    return Section(
-        "Feature importance",
-        paragraphs=[
-            "The paper compares what drives purchase under LSTM and under its XLSTM. Here each "
-            "step feature (all steps at once) or context feature is shuffled across test "
-            "customers and the drop in test ROC-AUC is recorded (mean of 3 shuffles). Near-zero "
-            "or negative values: the model does not rely on that feature.",
-        ],
-        tables=[("LSTM vs XLSTM (paper) importance, with ranks", table)],
-        figures=[fig],
-    )
+    return fig
 
 
 def _segments_section(analysis: Analysis) -> Section:
@@ -135,7 +162,10 @@ def _segments_section(analysis: Analysis) -> Section:
             "space for every method (standardised log-transformed behaviour features); 'own' "
             "in each method's own space (e.g. a model's embedding). ARI 'rule_based' compares "
             "with the paper's frequent / occasional / window-shopper segments by purchases per "
-            "month; 'stability' is the mean pairwise ARI across seeds and bootstrap resamples.",
+            "month; 'stability' is the mean pairwise ARI across seeds and bootstrap resamples. "
+            "Month by month, a month's customers are those with a purchase in it or the two "
+            "months before; '<model>+kmeans' embeds them from their orders before the month's "
+            "end. Noise points (DBSCAN/HDBSCAN) are excluded from silhouette/DBI.",
         ],
         tables=[
             ("Clustering metrics", seg.metrics),

@@ -2,7 +2,9 @@
 
 The run folder's ``models/features.json`` holds how training data was encoded (step scaling,
 country vocabulary, sequence length); new data is encoded the same way, so a score means what
-it meant on the test set.
+it meant on the test set. Sequence models read the encoded sequences; tabular models
+(lightgbm, logreg, base_rate) read TABULAR_FEATURES + the same context one-hot columns, as in
+``jobs/data_prep.prepare``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import pandas as pd
 from xbehavior.atomic import write_text, write_with
 from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import DataError
-from xbehavior.features import build_examples, build_orders, build_sequences
-from xbehavior.features.data import FeatureVocabulary
+from xbehavior.features import TABULAR_FEATURES, build_examples, build_orders, build_sequences
+from xbehavior.features.data import FeatureVocabulary, SequenceData
 from xbehavior.ingest import ingest_dataset
-from xbehavior.models.io import load_sequence_model
+from xbehavior.models.io import load_model
+from xbehavior.models.tabular import TrainedTabularModel
 
 FEATURES_FILE = "features.json"
 
@@ -47,7 +50,7 @@ def score_customers(
     if not model_dir.is_dir():
         found = sorted(p.name for p in spec_path.parent.iterdir() if p.is_dir())
         raise DataError(f"{model_dir}: no such model; this run has {', '.join(found)}")
-    fitted = load_sequence_model(model_dir)
+    fitted = load_model(model_dir)
     engine = DuckDBEngine()
     ingest_dataset(engine, spec["dataset"], input)
     build_orders(engine)
@@ -60,10 +63,24 @@ def score_customers(
         raise DataError(f"no customer has a purchase before {as_of}; choose a later --as-of")
     vocab = FeatureVocabulary.from_dict(spec["vocabulary"])
     data = build_sequences(engine, examples, spec["max_len"], vocabulary=vocab)
-    proba = fitted.predict_proba(data)
+    proba = fitted.predict_proba(_model_input(fitted, examples, data, model_dir))
     scores = pd.DataFrame({
         "user_id": examples["user_id"].astype(str), "as_of": examples["cutoff"],
         "purchase_probability": proba, "predicted": (proba >= fitted.threshold_).astype(int),
     })
     write_with(Path(out), lambda p: scores.to_parquet(p, index=False))
     return scores
+
+
+def _model_input(fitted: object, examples: pd.DataFrame, data: SequenceData,
+                 model_dir: Path) -> SequenceData | pd.DataFrame:
+    """What ``fitted.predict_proba`` reads: the sequences, or the tabular frame (N, columns)."""
+    if not isinstance(fitted, TrainedTabularModel):
+        return data
+    frame = pd.concat([examples[TABULAR_FEATURES].reset_index(drop=True),
+                       pd.DataFrame(data.context, columns=data.context_names)], axis=1)
+    missing = [c for c in fitted.feature_names if c not in frame.columns]
+    if missing:
+        raise DataError(f"{model_dir}/config.json: feature(s) {', '.join(missing[:5])} are not "
+                        "built by this version; re-run 'xbehavior run' to retrain the model")
+    return frame

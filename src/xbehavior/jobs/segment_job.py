@@ -1,9 +1,13 @@
 """``xbehavior segment``: segment a log's customers without training sequence models.
 
-Customers are described by their whole history up to the end of the log (the same
-aggregated features the main job uses); every clusterer is fitted and scored, then again
-month by month over the first six full calendar months. Writes ``segment_metrics.csv``,
-``segment_monthly.csv``, ``segments.parquet`` and ``segments.html`` to ``out``.
+Customers are described at a cut-off H days before the log ends (H = the dataset's label
+horizon of the main job, data_prep.REPURCHASE_DATASETS), by the same aggregated features the
+main job uses, from history before the cut-off only; "converted" in the profiles = purchased
+within the H days after it (the main job's test outcome). Every clusterer is fitted and
+scored, then again month by month over the first six full calendar months. No sequence model
+is trained here, so the "<model>+kmeans" rows need ``xbehavior run`` (the report says so).
+Writes ``segment_metrics.csv``, ``segment_monthly.csv``, ``segment_profiles.csv``,
+``segments.parquet`` and ``segments.html`` to ``out``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import DataError
 from xbehavior.features import TABULAR_FEATURES, build_examples, build_orders
 from xbehavior.features.monthly import monthly_user_features
+from xbehavior.features.user_attributes import main_attribute
 from xbehavior.ingest import ingest_dataset
+from xbehavior.jobs.data_prep import REPURCHASE_DATASETS
+from xbehavior.jobs.segment_events import EVENT_LOG_DESCRIBED, segment_event_log
 from xbehavior.report import Section, render_report
 from xbehavior.segments.config import SegmentConfig
 from xbehavior.segments.plots import metric_heatmaps
@@ -25,54 +32,85 @@ from xbehavior.segments.segment import SegmentationResult, monthly_metrics, segm
 
 ORDER_LOGS = ("online_retail", "dunnhumby")
 
+#: stated in the report: this command trains no sequence model
+NO_EMBEDDINGS = ("No sequence model is trained by 'xbehavior segment', so there are no "
+                 "'<model>+kmeans' (embedding) rows here: run 'xbehavior run' for them.")
+
 
 def run_segmentation(
     dataset: str, out: Path, input: Path | None = None, n_clusters: int | None = None,
     seed: int = 0,
 ) -> SegmentationResult:
-    if dataset not in ORDER_LOGS:
-        raise DataError(
-            f"dataset {dataset!r} has no per-customer order history to segment; choose one "
-            f"of {', '.join(ORDER_LOGS)}"
-        )
+    if dataset not in ORDER_LOGS:  # a clickstream log: users described by user_features
+        result, monthly = segment_event_log(dataset, input, n_clusters, seed)
+        _write(out, dataset, result, monthly, EVENT_LOG_DESCRIBED)
+        return result
     engine = DuckDBEngine()
     ingest_dataset(engine, dataset, input)
     build_orders(engine)
     span = engine.sql("SELECT min(ts) AS first, max(ts) AS last FROM orders").iloc[0]
-    end = pd.Timestamp(span["last"]).floor("D") + pd.Timedelta(days=1)
-    customers = build_examples(engine, pd.DataFrame({"cutoff": [end], "split": ["all"]}), 1)
-    features = customers.set_index("user_id")[TABULAR_FEATURES]
+    cutoff, horizon, described = _cutoff(dataset, pd.Timestamp(span["last"]))
+    customers = build_examples(
+        engine, pd.DataFrame({"cutoff": [cutoff], "split": ["all"]}), horizon
+    ).set_index("user_id")
+    if customers.empty:
+        raise DataError(f"{dataset}: no customer has a purchase before the cut-off "
+                        f"{cutoff:%Y-%m-%d}; the log is shorter than the {horizon}-day outcome "
+                        "window")
+    features = customers[TABULAR_FEATURES]
     cfg = SegmentConfig(n_clusters=n_clusters, seed=seed)
-    result = segment_users(features, None, features["orders_per_month"], cfg,
-                           country=customers.set_index("user_id")["country"])
+    result = segment_users(
+        features, None, features["orders_per_month"], cfg,
+        converted=customers["label"].astype(bool),
+        country=customers["country"],
+        device=main_attribute(engine, "device", cutoff),
+        category=main_attribute(engine, "category", cutoff),
+    )
     first_full = pd.Timestamp(span["first"]).to_period("M").to_timestamp() + pd.DateOffset(
         months=1)
     months = monthly_user_features(engine, first_full, n_months=6)
-    monthly = monthly_metrics(months, cfg, {m: f["orders"] for m, f in months.items()})
-    _write(out, dataset, result, monthly)
+    monthly = monthly_metrics(months, cfg)
+    _write(out, dataset, result, monthly, described)
     return result
 
 
-def _write(out: Path, dataset: str, result: SegmentationResult, monthly: pd.DataFrame) -> None:
+def _cutoff(dataset: str, last: pd.Timestamp) -> tuple[pd.Timestamp, int, str]:
+    """(cut-off, outcome horizon in days, sentence for the report) for an order log ending at
+    ``last``: H days before its last day, floored to the day (as the main job's test cut-off)."""
+    horizon = REPURCHASE_DATASETS[dataset]
+    cutoff = (last - pd.Timedelta(days=horizon)).floor("D")
+    return cutoff, horizon, (
+        f"Customers described by their history before {cutoff:%Y-%m-%d} ({horizon} days "
+        f"before the log ends); 'converted' = purchased within the {horizon} days after it. "
+        "Month by month, a month's customers are those with a purchase in that month or the "
+        "two before it, described by those three months."
+    )
+
+
+def _write(out: Path, dataset: str, result: SegmentationResult, monthly: pd.DataFrame,
+           described: str = "") -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_with(out / "segment_metrics.csv", lambda p: result.metrics.to_csv(p, index=False))
     write_with(out / "segment_monthly.csv", lambda p: monthly.to_csv(p, index=False))
+    write_with(out / "segment_profiles.csv", lambda p: result.profiles.to_csv(p, index=False))
     write_with(out / "segments.parquet",
                lambda p: result.labels.reset_index().to_parquet(p, index=False))
     section = Section(
         "Segments",
         paragraphs=[
-            "Customers described by their whole history (aggregated features, log-transformed "
-            "and standardised: the shared space in which every method's silhouette and DBI "
-            "are computed). ARI 'rule_based' compares with the paper's frequent / occasional "
-            "/ window-shopper rule; stability is the mean pairwise ARI over seeds and "
-            "bootstrap resamples. See docs/SEGMENTS.md for every rule.",
+            *([described] if described else []),
+            "Aggregated features, log-transformed and standardised: the shared space in which "
+            "every method's silhouette and DBI are computed. ARI 'rule_based' compares with the "
+            "paper's frequent / occasional / window-shopper rule; stability is the mean "
+            "pairwise ARI over seeds and bootstrap resamples. See docs/SEGMENTS.md for every "
+            "rule.",
+            NO_EMBEDDINGS,
         ],
         tables=[("Clustering metrics", result.metrics),
                 ("The paper's segment table on this data", result.paper_table),
                 ("Segment profiles", result.profiles),
                 ("Month by month", monthly)],
-        figures=list(metric_heatmaps(monthly).values()),
+        figures=list(metric_heatmaps(monthly).values()) if len(monthly) else [],
     )
     render_report(f"xbehavior segments: {dataset}", f"{len(result.labels):,} customers",
                   [section], out / "segments.html")

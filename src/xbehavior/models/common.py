@@ -15,19 +15,23 @@ def last_valid(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Hidden state at each row's last real step.
 
     h: (B, T, H); mask: (B, T) bool, real steps first -> (B, H).
+    A row with no real step gets zeros, i.e. the initial state h_0 = 0 of every model here
+    (its state at step 0 would have read a padded step).
     """
     last = mask.sum(dim=1).clamp(min=1) - 1  # (B,) index of last real step
     idx = last.view(-1, 1, 1).expand(-1, 1, h.shape[-1])  # (B, 1, H)
-    return h.gather(1, idx).squeeze(1)  # (B, H)
+    return h.gather(1, idx).squeeze(1) * mask.any(dim=1, keepdim=True)  # (B, H)
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Softmax over steps where ``mask`` is True; padded steps get weight exactly 0.
 
-    scores: (B, T); mask: (B, T) bool -> (B, T), rows sum to 1.
+    scores: (B, T); mask: (B, T) bool -> (B, T), rows sum to 1; a row with no real step gets
+    all-zero weights (a softmax over only -inf would be NaN), so its attention read-out is 0.
     """
-    scores = scores.masked_fill(~mask, float("-inf"))
-    return torch.softmax(scores, dim=1)
+    any_real = mask.any(dim=1, keepdim=True)  # (B, 1)
+    scores = scores.masked_fill(~mask, float("-inf")).masked_fill(~any_real, 0.0)
+    return torch.softmax(scores, dim=1) * any_real
 
 
 class Head(nn.Module):

@@ -98,10 +98,10 @@ def fit_tabular(name: str, X_train: pd.DataFrame, y_train, X_val: pd.DataFrame, 
         est = make_pipeline(StandardScaler(), LogisticRegression(
             class_weight="balanced", max_iter=2000, random_state=seed))
         est.fit(X_train.to_numpy(float), y_train)
-        est = _NamedPipeline(est)
+        est = NamedPipeline(est)
     elif name == "base_rate":
         est = BaseRateClassifier().fit(X_train.to_numpy(float), y_train)
-        est = _NamedPipeline(est)
+        est = NamedPipeline(est)
     else:
         raise ConfigError(f"unknown tabular model {name!r}; choose one of {TABULAR_MODELS}")
     tm = TrainedTabularModel(name, est, cols)
@@ -109,7 +109,7 @@ def fit_tabular(name: str, X_train: pd.DataFrame, y_train, X_val: pd.DataFrame, 
     return tm
 
 
-class _NamedPipeline:
+class NamedPipeline:
     """Feeds a DataFrame to an estimator fitted on plain arrays (no feature-name warnings)."""
 
     def __init__(self, est: Any):

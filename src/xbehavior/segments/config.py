@@ -25,10 +25,10 @@ class SegmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     algorithms: tuple[str, ...] = BEHAVIOUR_ALGORITHMS
-    n_clusters: int | None = Field(None, ge=1, description="None: best silhouette over k_range")
+    n_clusters: int | None = Field(None, ge=1, description="None: choose_k (prediction strength)")
     k_min: int = Field(2, ge=2)
     k_max: int = Field(8, ge=2)
-    selection_sample: int = Field(5000, ge=10, description="rows used to choose k (seeded)")
+    selection_sample: int = Field(1500, ge=10, description="rows used to choose k (seeded)")
     minibatch_above: int = Field(50_000, ge=1, description="MiniBatchKMeans when n exceeds")
     dbscan_eps: float | None = Field(None, gt=0)
     dbscan_min_samples: int | None = Field(None, ge=2)

@@ -29,7 +29,7 @@ def metric_heatmap(monthly: pd.DataFrame, metric: str, title: str | None = None)
                                 aggfunc="first", dropna=False, sort=True)  # fmt: skip
     notes = notes.reindex(index=grid.index, columns=grid.columns).fillna("")
     z = grid.to_numpy(dtype="float64")
-    text = np.where(np.isnan(z), "", np.vectorize(lambda v: f"{v:.2f}")(z))
+    text = np.where(np.isnan(z), "", np.vectorize(lambda v: f"{v:.2f}", otypes=[object])(z))
     fig = go.Figure(
         go.Heatmap(
             z=z, x=[str(c) for c in grid.columns], y=[str(i) for i in grid.index],

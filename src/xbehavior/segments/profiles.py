@@ -16,16 +16,22 @@ def segment_profiles(
     converted: pd.Series | None = None,
     country: pd.Series | None = None,
     top_n: int = 3,
+    *,
+    device: pd.Series | None = None,
+    category: pd.Series | None = None,
 ) -> pd.DataFrame:
     """One row per segment.
 
     segments : label per user (index user_id); missing labels are left out; -1 is "noise".
     features : per-user frame; ``avg_order_value`` and ``monetary`` columns used when present.
     converted : optional bool per user; conversion_rate = n_converted / n_with_outcome.
-    country : optional country per user; top_countries = "name share%; ..." of the top_n.
+    country, device, category : optional value per user (e.g. the user's main device);
+        top_countries / top_devices / top_categories = "name share%; ... (n=...)" of the top_n,
+        "" when not given.
     Returns columns: segment, n_users, share (of labelled users), orders_per_month (mean),
     avg_order_value (mean of per-user values), monetary (mean), n_with_outcome, n_converted,
-    conversion_rate, top_countries. Means are per user; NaN where the input is absent.
+    conversion_rate, top_countries, top_devices, top_categories. Means are per user; NaN where
+    the input is absent.
     """
     seg = segments.dropna()
     seg = seg.astype(str).replace({"-1": "noise"})
@@ -44,7 +50,9 @@ def segment_profiles(
     out["conversion_rate"] = out["n_converted"] / out["n_with_outcome"].replace(0, np.nan)
     if converted is None:
         out[["n_with_outcome", "n_converted"]] = np.nan
-    out["top_countries"] = _top_countries(seg, country, top_n) if country is not None else ""
+    for column, values in (("top_countries", country), ("top_devices", device),
+                           ("top_categories", category)):  # fmt: skip
+        out[column] = _top_values(seg, values, top_n) if values is not None else ""
     return out.reset_index()
 
 
@@ -55,15 +63,18 @@ def _aligned(values: pd.Series | None, index: pd.Index) -> np.ndarray:
     return pd.to_numeric(values.reindex(index), errors="coerce").to_numpy(dtype="float64")
 
 
-def _top_countries(seg: pd.Series, country: pd.Series, top_n: int) -> pd.Series:
-    """Per segment, "country share%; ..." for the top_n countries by users (denominator: users
-    of the segment with a known country)."""
-    pairs = pd.DataFrame({"segment": seg, "country": country.reindex(seg.index)}).dropna()
+def _top_values(seg: pd.Series, values: pd.Series, top_n: int) -> pd.Series:
+    """Per segment, "value share%; ..." for the top_n values by users (denominator: users of
+    the segment with a known value; ties: alphabetical). Segments with none known get ""."""
+    pairs = pd.DataFrame({"segment": seg, "value": values.reindex(seg.index)}).dropna()
     texts = {}
     for name, group in pairs.groupby("segment"):
-        shares = group["country"].value_counts(normalize=True).head(top_n)
-        texts[name] = "; ".join(f"{c} {s:.0%}" for c, s in shares.items()) + f" (n={len(group)})"
-    return pd.Series(texts, dtype="string")
+        counts = group["value"].value_counts()
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top_n]
+        texts[name] = "; ".join(f"{v} {c / len(group):.0%}" for v, c in ranked) + (
+            f" (n={len(group)})"
+        )
+    return pd.Series(texts, dtype="string").reindex(sorted(set(seg))).fillna("")
 
 
 def paper_segment_table(
@@ -82,7 +93,7 @@ def paper_segment_table(
     prof = segment_profiles(segs, features, orders_per_month, converted)
     prof = prof.set_index("segment").reindex(list(reversed(RULE_SEGMENTS))).reset_index()
     prof["n_users"] = prof["n_users"].fillna(0).astype("int64")
-    prof = prof.drop(columns="top_countries")
+    prof = prof.drop(columns=["top_countries", "top_devices", "top_categories"])
     return prof.rename(
         columns={
             "orders_per_month": "purchase_frequency_per_month",

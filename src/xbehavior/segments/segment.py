@@ -37,6 +37,8 @@ from xbehavior.segments.rules import rule_based_segments
 from xbehavior.segments.space import embedding_space, shared_space
 
 SHARED_SPACE = "behaviour: standardised signed-log features"
+#: in ``note`` whenever a method labelled some users noise (-1)
+NOISE_NOTE = "noise points excluded from silhouette/DBI"
 
 METRIC_COLUMNS = [
     "algorithm", "space", "n_users", "n_clusters", "noise_fraction",
@@ -96,6 +98,8 @@ def segment_users(
     *,
     converted: pd.Series | None = None,
     country: pd.Series | None = None,
+    device: pd.Series | None = None,
+    category: pd.Series | None = None,
     truth: pd.Series | None = None,
 ) -> SegmentationResult:
     """Segment users with every configured clusterer and with K-means on each embedding.
@@ -104,17 +108,20 @@ def segment_users(
     embeddings : model name -> (n_users, D) array, rows aligned with ``features.index``.
     orders_per_month : purchases / month per user (for the rule-based reference and profiles);
         falls back to ``features["orders_per_month"]`` when None.
-    converted, country : optional per-user Series for the profiles.
+    converted, country, device, category : optional per-user Series for the profiles
+        (``converted``: bool outcome; the others: the user's country / main device / main
+        category).
     truth : optional planted segments (simulator only) -> ``ari_planted``.
     """
     cfg = cfg or SegmentConfig()
     with threadpool_limits(cfg.n_threads):
+        attributes = {"country": country, "device": device, "category": category}
         return _segment_users(
-            features, embeddings, orders_per_month, cfg, converted, country, truth
+            features, embeddings, orders_per_month, cfg, converted, attributes, truth
         )
 
 
-def _segment_users(features, embeddings, orders_per_month, cfg, converted, country, truth):
+def _segment_users(features, embeddings, orders_per_month, cfg, converted, attributes, truth):
     """Body of segment_users, run under the configured thread limit."""
     _check_index(features)
     if orders_per_month is None and "orders_per_month" in features:
@@ -139,7 +146,8 @@ def _segment_users(features, embeddings, orders_per_month, cfg, converted, count
         rows.append(row)
         labels[name] = lab
     label_frame = pd.DataFrame(labels, index=features.index).astype("Int64")
-    profiles = _all_profiles(label_frame, rules, features, orders_per_month, converted, country)
+    profiles = _all_profiles(label_frame, rules, features, orders_per_month, converted,
+                             attributes)
     table = (
         paper_segment_table(orders_per_month, features, converted, cfg.rule_thresholds)
         if orders_per_month is not None else pd.DataFrame()
@@ -176,6 +184,8 @@ def _evaluate(name, space, est, X, X_own, rules, truth, index, cfg):
     if truth is not None:
         row["ari_planted"] = ari(labels, truth.reindex(index).to_numpy())
     notes = [n for n in (shared["note"], getattr(est, "note_", "")) if n]
+    if shared["noise_fraction"] > 0:  # say so beside the scores, not only in the docs
+        notes.insert(0, NOISE_NOTE)
     if cfg.stability_sample > 0 and len(X_own) >= 4:
         sub = X_own[sample_rows(len(X_own), cfg.stability_sample, cfg.seed)]
         row["ari_stability_seeds"], row["ari_stability_bootstrap"] = stability_ari(
@@ -187,14 +197,14 @@ def _evaluate(name, space, est, X, X_own, rules, truth, index, cfg):
     return row, labels
 
 
-def _all_profiles(label_frame, rules, features, orders_per_month, converted, country):
+def _all_profiles(label_frame, rules, features, orders_per_month, converted, attributes):
     """Profiles of every algorithm's segments and of the rule-based segments, stacked."""
     parts = []
     columns = {name: label_frame[name] for name in label_frame}
     if rules is not None:
         columns["rule_based"] = rules
     for name, seg in columns.items():
-        prof = segment_profiles(seg, features, orders_per_month, converted, country)
+        prof = segment_profiles(seg, features, orders_per_month, converted, **attributes)
         parts.append(prof.assign(algorithm=name))
     if not parts:
         return pd.DataFrame()
@@ -210,10 +220,12 @@ def monthly_metrics(
 ) -> pd.DataFrame:
     """Fit and score every method separately per calendar month.
 
-    monthly_features : month label (e.g. "2011-01") -> per-user features of that month.
-    monthly_orders_per_month / monthly_embeddings : optional, same month keys. Without the
-        former, the month's ``orders_per_month`` column is used, else its ``orders`` column
-        (features.monthly's name; within one month, orders = orders per month).
+    monthly_features : month label (e.g. "2011-01") -> per-user features of that month
+        (features.monthly: the month's population over a trailing window).
+    monthly_orders_per_month : optional, same month keys; without it the month's
+        ``orders_per_month`` column is the rule-based reference's input (no column: no ARI).
+    monthly_embeddings : optional, month -> {model name: (n_users_of_month, D) array}, rows
+        aligned with that month's features; each adds a "<model>+kmeans" row for the month.
     Stability is skipped per month (cost; it is reported on the full period).
     Returns the metrics columns of ``segment_users`` with ``month`` after ``algorithm``.
     """
@@ -222,8 +234,6 @@ def monthly_metrics(
     parts = []
     for month, feats in monthly_features.items():
         opm = (monthly_orders_per_month or {}).get(month)
-        if opm is None and "orders_per_month" not in feats and "orders" in feats:
-            opm = feats["orders"]  # inside one calendar month, orders = orders per month
         emb = (monthly_embeddings or {}).get(month)
         res = segment_users(feats, emb, opm, per_month)
         parts.append(res.metrics.assign(month=month))

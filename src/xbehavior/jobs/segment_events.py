@@ -1,0 +1,75 @@
+"""``xbehavior segment`` for clickstream event logs: users described by ``user_features``.
+
+Order-line logs (Online Retail, dunnhumby) are segmented on their order history in
+``segment_job``; an event log with user ids (REES46) is sessionised and each user is
+described by the behaviour features of ``features.user_features`` over the whole log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from xbehavior.engine import DuckDBEngine
+from xbehavior.errors import DataError
+from xbehavior.features.sessions import sessionise
+from xbehavior.features.user_features import user_features
+from xbehavior.ingest import ingest_dataset
+from xbehavior.segments.config import SegmentConfig
+from xbehavior.segments.segment import SegmentationResult, monthly_metrics, segment_users
+
+#: bundled event logs whose users can be segmented on user_features
+EVENT_LOGS = ("rees46",)
+#: bundled datasets that cannot be segmented per user, and why
+NO_USERS = {
+    "eshop_clickstream": "has no user id (only session ids)",
+    "online_shoppers": "is a session table without user ids",
+}
+
+#: the report's sentence on how these users are described
+EVENT_LOG_DESCRIBED = (
+    "Users described by their behaviour over the whole log (features.user_features: recency, "
+    "sessions, purchases, monetary, visits per active day, hour-band and weekend shares, "
+    "category interest, cart-to-purchase, browsing without buying; unavailable and duplicate "
+    "columns dropped); 'converted' = bought within the log window. No month-by-month run: "
+    "the monthly features are order-based.")
+
+
+def behaviour_matrix(features: pd.DataFrame) -> pd.DataFrame:
+    """Numeric user_features indexed by user_id, for clustering.
+
+    Dropped: unavailable features (NULL for everyone) and columns identical to an earlier
+    one (on a one-day log sessions / active day = sessions), which would count twice.
+    """
+    numeric = features.set_index("user_id").select_dtypes(include="number")
+    numeric = numeric.drop(columns=list(features.attrs.get("unavailable", {})), errors="ignore")
+    return numeric.loc[:, ~numeric.T.duplicated().to_numpy()]
+
+
+def segment_event_log(
+    dataset: str, input: Path | None = None, n_clusters: int | None = None, seed: int = 0,
+) -> tuple[SegmentationResult, pd.DataFrame]:
+    """Segment the users of event log ``dataset`` (bundled copy, or ``input`` in its layout).
+
+    Returns the SegmentationResult and an empty month-by-month frame (the per-month
+    features are order-based; see segment_job). No rule-based reference: it needs orders per
+    month, which a short clickstream window cannot estimate.
+    """
+    if dataset in NO_USERS:
+        raise DataError(f"dataset {dataset!r} {NO_USERS[dataset]}, so its customers cannot be "
+                        "segmented; choose online_retail, dunnhumby or rees46")
+    engine = DuckDBEngine()
+    ingest_dataset(engine, dataset, input)
+    sessionise(engine)
+    features = user_features(engine)
+    if features.empty:
+        raise DataError(f"dataset {dataset!r}: no event has a user id, so there are no "
+                        "customers to segment; map a user_id column at ingest")
+    by_user = features.set_index("user_id")
+    country = None if "modal_country" in features.attrs["unavailable"] else by_user[
+        "modal_country"]
+    cfg = SegmentConfig(n_clusters=n_clusters, seed=seed)
+    result = segment_users(behaviour_matrix(features), None, None, cfg,
+                           converted=by_user["n_purchases"] > 0, country=country)
+    return result, monthly_metrics({}, cfg)
