@@ -462,8 +462,8 @@ def eshop_sequences(max_len: int, seed: int) -> tuple[SequenceData, np.ndarray, 
         log_price=np.log1p(raw["price"]), price_above_category_mean=(raw["price 2"] == 1) * 1.0,
         model_profile_photo=(raw["model photography"] == 2) * 1.0,
         log_click_index=np.log1p(raw["order"]),
-        weekday_sin=np.sin(2 * np.pi * day.dt.dayofweek / 7),
-        weekday_cos=np.cos(2 * np.pi * day.dt.dayofweek / 7))
+        weekday_sin=np.sin(2 * np.pi * day.dt.day_of_week / 7),
+        weekday_cos=np.cos(2 * np.pi * day.dt.day_of_week / 7))
     names = [c for g in groups_cols.values() for c in g]
     sessions, example = np.unique(raw["session ID"].to_numpy(), return_inverse=True)
     x, mask = pad_last(example, feats[names].to_numpy(np.float32), len(sessions), max_len)

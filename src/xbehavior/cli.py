@@ -100,7 +100,7 @@ def score(
     """Apply a saved model to a log: purchase probability per customer, as of a date."""
     import pandas as pd
 
-    from xbehavior.jobs.score import score_customers
+    from xbehavior.jobs.score import quality_line, score_customers
 
     try:
         when = pd.Timestamp(as_of) if as_of else None
@@ -111,6 +111,7 @@ def score(
     except XBehaviorError as err:
         fail(err)
     console.print(f"[green]scored[/] {len(scores):,} customers -> {out}")
+    console.print(quality_line(scores.attrs["data_quality"]), soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -148,5 +148,5 @@ def test_cli_max_price_flag(write_csv):
     assert result.exit_code == 2
     assert result.output.strip() == (
         f"error: [IN007 absurd_price] {path}: row 1, column 'price': '2000' is above "
-        "max_price 1000; fix: correct the value or raise max_price (--max-price or the "
-        "mapping)")
+        "max_price 1000; fix: correct the value, or raise max_price in the column mapping "
+        "(xbehavior ingest file --max-price or --mapping)")

@@ -68,8 +68,8 @@ def test_bad_invoice_date_names_row_and_value(engine, write_csv):
     path = write_csv(HEADER + GOOD + GOOD.replace("2010-12-01", "2011-13-01"))
     assert _error(engine, path) == (
         f"[IN004 bad_timestamp] {path}: row 2, column 'InvoiceDate': '2011-13-01 08:26:00' is "
-        "not a timestamp (format '%Y-%m-%d %H:%M:%S'; 1 such rows); fix: correct the value or "
-        "set the timestamp format (--ts-format)")
+        "not a timestamp (format '%Y-%m-%d %H:%M:%S'; 1 such row); fix: correct the value, or "
+        "set ts_format in the column mapping (xbehavior ingest file --ts-format or --mapping)")
 
 
 def test_quantity_not_a_number(engine, write_csv):
@@ -90,8 +90,8 @@ def test_absurd_price(engine, write_csv):
     path = write_csv(HEADER + GOOD + GOOD.replace(",2.5,", ",99999999,"))
     assert _error(engine, path) == (
         f"[IN007 absurd_price] {path}: row 2, column 'UnitPrice': '99999999' is above "
-        "max_price 1e+06; fix: correct the value or raise max_price (--max-price or the "
-        "mapping)")
+        "max_price 1e+06; fix: correct the value, or raise max_price in the column mapping "
+        "(xbehavior ingest file --max-price or --mapping)")
 
 
 def test_missing_column_did_you_mean(engine, write_csv):
@@ -99,5 +99,5 @@ def test_missing_column_did_you_mean(engine, write_csv):
     assert _error(engine, path) == (
         f"[IN003 missing_column] {path}: column 'UnitPrice' (for price) not found (did you "
         "mean 'Unit_Price'?); columns are InvoiceNo, StockCode, Description, Quantity, "
-        "InvoiceDate, Unit_Price, CustomerID, Country; fix: rename the column or map it "
-        "(--map canonical=source)")
+        "InvoiceDate, Unit_Price, CustomerID, Country; fix: rename the column, or map it "
+        "(xbehavior ingest file --map canonical=source, or 'columns:' in a --mapping file)")

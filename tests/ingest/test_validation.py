@@ -39,16 +39,16 @@ def test_missing_column_did_you_mean(engine, write_csv):
     msg = _error(engine, path, {"columns": {"ts": "wehn", "event_type": "what"}})
     assert msg == (
         f"[IN003 missing_column] {path}: column 'wehn' (for ts) not found (did you mean "
-        "'when'?); columns are user, when, what, price; fix: rename the column or map it "
-        "(--map canonical=source)")
+        "'when'?); columns are user, when, what, price; fix: rename the column, or map it "
+        "(xbehavior ingest file --map canonical=source, or 'columns:' in a --mapping file)")
 
 
 def test_unparseable_timestamp_names_row_and_value(engine, write_csv):
     path = write_csv(HEADER + GOOD + "u1,2024-13-01 10:00:00,view,5.0\n")
     assert _error(engine, path) == (
         f"[IN004 bad_timestamp] {path}: row 2, column 'when': '2024-13-01 10:00:00' is not "
-        "a timestamp (ISO 'YYYY-MM-DD HH:MM:SS'; 1 such rows); fix: correct the value or set "
-        "the timestamp format (--ts-format)")
+        "a timestamp (ISO 'YYYY-MM-DD HH:MM:SS'; 1 such row); fix: correct the value, or set "
+        "ts_format in the column mapping (xbehavior ingest file --ts-format or --mapping)")
 
 
 def test_timestamp_format_mismatch(engine, write_csv):
@@ -56,8 +56,8 @@ def test_timestamp_format_mismatch(engine, write_csv):
     mapping = {"columns": {"ts": "when", "event_type": "what"}, "ts_format": "%d/%m/%Y %H:%M"}
     assert _error(engine, path, mapping) == (
         f"[IN004 bad_timestamp] {path}: row 2, column 'when': '2024-03-01' is not a timestamp "
-        "(format '%d/%m/%Y %H:%M'; 1 such rows); fix: correct the value or set the timestamp "
-        "format (--ts-format)")
+        "(format '%d/%m/%Y %H:%M'; 1 such row); fix: correct the value, or set ts_format in "
+        "the column mapping (xbehavior ingest file --ts-format or --mapping)")
 
 
 def test_mixed_timezone_offsets(engine, write_csv):
@@ -65,7 +65,8 @@ def test_mixed_timezone_offsets(engine, write_csv):
     assert _error(engine, path) == (
         f"[IN005 mixed_timezones] {path}: column 'when' mixes values with a time-zone offset "
         "(row 1: '2024-03-01 10:00:00+02:00') and without (row 2: '2024-03-01 10:00:00'); "
-        "fix: give every timestamp an explicit offset, or none and set --timezone")
+        "fix: give every timestamp an explicit offset, or none and set timezone in the column "
+        "mapping (xbehavior ingest file --timezone or --mapping)")
 
 
 def test_price_not_a_number(engine, write_csv):
@@ -80,7 +81,8 @@ def test_absurd_price(engine, write_csv):
     path = write_csv(HEADER + GOOD + "u1,2024-03-01 10:01:00,view,25000000\n")
     assert _error(engine, path) == (
         f"[IN007 absurd_price] {path}: row 2, column 'price': '25000000' is above max_price "
-        "1e+06; fix: correct the value or raise max_price (--max-price or the mapping)")
+        "1e+06; fix: correct the value, or raise max_price in the column mapping (xbehavior "
+        "ingest file --max-price or --mapping)")
 
 
 def test_unknown_event_names_listed_with_mapping_option(engine, write_csv):
@@ -89,8 +91,9 @@ def test_unknown_event_names_listed_with_mapping_option(engine, write_csv):
     assert _error(engine, path) == (
         f"[IN008 unknown_event] {path}: column 'what' has event names outside the vocabulary "
         "view, cart, remove_from_cart, checkout, purchase, return, other: 'add_to_bag', 'buy' "
-        "(first at row 2); fix: map them with --event SOURCE=TYPE (or 'events:' in the "
-        "mapping file; TYPE 'drop' discards them)")
+        "(first at row 2); fix: map them to event types in the column mapping (xbehavior "
+        "ingest file --event SOURCE=TYPE, or 'events:' in a --mapping file; TYPE 'drop' "
+        "discards them)")
 
 
 def test_unsupported_file_type(engine, tmp_path):
@@ -162,7 +165,8 @@ def test_max_price_from_mapping(engine, write_csv):
     mapping = {"columns": {"ts": "when", "event_type": "what"}, "max_price": 1000}
     assert _error(engine, path, mapping) == (
         f"[IN007 absurd_price] {path}: row 2, column 'price': '2000' is above max_price "
-        "1000; fix: correct the value or raise max_price (--max-price or the mapping)")
+        "1000; fix: correct the value, or raise max_price in the column mapping (xbehavior "
+        "ingest file --max-price or --mapping)")
     with pytest.raises(ConfigError) as info:
         validate_mapping({"max_price": "lots"})
     assert str(info.value) == "mapping: max_price 'lots' must be a positive number (e.g. 1000000)"

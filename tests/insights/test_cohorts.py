@@ -49,3 +49,44 @@ def test_repeat_purchase_rate(buyers):
     by = repeat_purchase_rate(buyers, by="country", min_count=1).set_index("country")
     assert (by.loc["DE", "converters"], by.loc["DE", "n"]) == (2, 2)
     assert (by.loc["UK", "converters"], by.loc["UK", "n"]) == (0, 2)
+
+
+def test_last_partial_period_is_flagged(buyers):
+    # the log ends 2024-03-15: March (and the week of Mon 03-11) is cut short
+    m = retention_matrix(buyers)
+    flagged = set(m.loc[m["partial_period"], ["cohort", "offset"]].itertuples(index=False))
+    assert flagged == {("2024-01", 2), ("2024-02", 1), ("2024-03", 0)}
+    weekly = retention_matrix(buyers, period="week")
+    # every cohort's cell of the last week (Mon 03-11; offset 10, 8, 6, 0) and no other
+    cut = weekly.loc[weekly["partial_period"], ["cohort", "offset"]].values.tolist()
+    assert cut == [["2024-01-01", 10], ["2024-01-15", 8], ["2024-01-29", 6], ["2024-03-11", 0]]
+
+
+@pytest.fixture
+def visitors():
+    """p: view Jan 10, purchase Feb 5; q: view Jan 20; r: views Feb 1 and Sun Mar 31."""
+    spec = [("p", "2024-01-10", "view", None), ("p", "2024-02-05", "purchase", "o1"),
+            ("q", "2024-01-20", "view", None), ("r", "2024-02-01", "view", None),
+            ("r", "2024-03-31", "view", None)]
+    return make_events(
+        [(u, f"{u}{ts}", ts, kind, o, None, 1.0, 1, 1.0, "DE", None) for u, ts, kind, o in spec]
+    )
+
+
+def test_first_visit_cohorts(visitors):
+    m = retention_matrix(visitors, anchor="visit")
+    cells = {(r.cohort, r.offset): (r.active, r.cohort_size) for r in m.itertuples()}
+    assert cells == {
+        ("2024-01", 0): (2, 2),
+        ("2024-01", 1): (1, 2),  # p came back (to buy) in February
+        ("2024-01", 2): (0, 2),
+        ("2024-02", 0): (1, 1),
+        ("2024-02", 1): (1, 1),  # r returned on March 31
+    }
+    assert not m["partial_period"].any()  # the log ends on March's last day
+    bought = retention_matrix(visitors)  # first-purchase anchor: only p, from February
+    assert bought[["cohort", "offset", "active"]].values.tolist() == [
+        ["2024-02", 0, 1], ["2024-02", 1, 0]]
+    weekly = retention_matrix(visitors, period="week", anchor="visit")
+    assert not weekly["partial_period"].any()  # 2024-03-31 is a Sunday
+    assert weekly["cohort"].iloc[0] == "2024-01-08"

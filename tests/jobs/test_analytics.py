@@ -26,10 +26,11 @@ from xbehavior.datasets import (
 )
 from xbehavior.ingest.bundled import ESHOP_COUNTRIES
 from xbehavior.insights.browsing import browsing_summary, category_mix
+from xbehavior.insights.findings import log_ratio_z
 from xbehavior.insights.returns import return_rate
 from xbehavior.jobs.analytics import analyse, run_analytics
 from xbehavior.jobs.analytics_cli import analyze_app
-from xbehavior.jobs.analytics_sections import AnalyticsData
+from xbehavior.jobs.analytics_sections import AnalyticsData, first_cart_category
 
 N_HOUSEHOLDS = 150  # dunnhumby slice: the 150 smallest household ids
 
@@ -69,15 +70,21 @@ def _reasons(run) -> dict[str, str]:
 def test_toy_log_runs_what_it_can_and_says_why_not(toy_run):
     ran = {name for group in toy_run.groups.values() for name, _ in group}
     assert ran == {"conversion by category", "conversion by price_band", "conversion by hour",
-                   "funnel", "cart abandonment", "browsing"}
+                   "funnel", "cart abandonment", "cart abandonment by category", "browsing"}
     why = _reasons(toy_run)
     assert why["conversion by device"] == "`device` is NULL in every row"
     assert why["conversion by month"] == "`month` has a single value (2024-03), nothing to compare"
     assert why["average order value"] == "purchases carry no order id, so orders cannot be formed"
     assert why["repeat purchase"] == (
         "the log spans 5.0 hours; repeat purchase needs at least 28 days")
-    assert why["cohort retention"] == (
+    assert why["cohort retention (monthly, first purchase)"] == (
         "identified purchases span 1 calendar month(s); cohorts need >= 2")
+    assert why["cohort retention (weekly, first visit)"] == (
+        "identified events span 1 calendar week(s); cohorts need >= 2")
+    assert why["conversion by weekday"] == "`weekday` has a single value (Mon), nothing to compare"
+    assert why["conversion by segment"].startswith("the log has no `segment` column")
+    # 4 sessions cannot fill a 70/15/15 time split
+    assert why["cart abandoners with purchase propensity"].startswith("time split: 4 sessions")
     assert why["coupon redemption by campaign type"].endswith("only for the dunnhumby dataset")
     assert why["lead conversion"].endswith("only for the olist dataset")
     assert why["session conversion by visitor_type"].startswith("needs a one-row-per-session")
@@ -95,8 +102,27 @@ def test_toy_log_numbers(toy_run):
     assert cart[["group", "n", "converters"]].values.tolist() == [["all", 2, 1]]
     # ordered funnel view -> cart -> purchase per user: u1 all 3 steps, u2 2, u3 1
     fun = toy_run.tables["funnel"]
-    ordered = fun[fun["mode"] == "ordered"]
-    assert ordered["n"].tolist() == [3, 2, 1]
+    assert set(fun["window"]) == {"1h", "1D"}  # every step fits inside an hour here
+    for window in ("1h", "1D"):
+        ordered = fun[(fun["mode"] == "ordered") & (fun["window"] == window)]
+        assert ordered["n"].tolist() == [3, 2, 1]
+
+
+def test_abandonment_category_is_the_first_cart():
+    # s1 views hats, carts shoes then hats and leaves; s2 carts hats, buys; s3 never carts
+    rows = [("u1", "s1", "2024-03-04 10:00", "view", None, "hats", 1.0, "PL"),
+            ("u1", "s1", "2024-03-04 10:01", "cart", None, "shoes", 1.0, "PL"),
+            ("u1", "s1", "2024-03-04 10:02", "cart", None, "hats", 1.0, "PL"),
+            ("u2", "s2", "2024-03-04 11:00", "cart", None, "hats", 1.0, "DE"),
+            ("u2", "s2", "2024-03-04 11:05", "purchase", "o1", "hats", 1.0, "DE"),
+            ("u3", "s3", "2024-03-04 12:00", "view", None, "hats", 1.0, "DE")]
+    out = first_cart_category(make_events(rows))
+    assert out["category"].iloc[:5].tolist() == ["shoes"] * 3 + ["hats"] * 2
+    assert out["category"].isna().iloc[5]  # s3 has no cart
+    from xbehavior.insights.descriptive import cart_abandonment
+    table = cart_abandonment(out, by="category", min_count=1).set_index("category")
+    assert table.loc["shoes", ["n", "converters"]].tolist() == [1, 1]
+    assert table.loc["hats", ["n", "converters"]].tolist() == [1, 0]
 
 
 def test_return_rate_units_hand_built():
@@ -157,6 +183,7 @@ def runs(slices, tmp_path_factory) -> dict[str, dict]:
         html = (folder / "report.html").read_text(encoding="utf-8")
         assert html.index("Findings") < html.index("Skipped analyses")
         out[name] = json.loads((folder / "analytics.json").read_text(encoding="utf-8"))
+        out[name]["folder"] = folder
     return out
 
 
@@ -176,7 +203,7 @@ def test_eshop_skips_conversion_and_counts_browsing(runs):
     run = runs["eshop_clickstream"]
     why = {s["analysis"]: s["reason"] for s in run["skipped"]}
     conversion = [a for a in why if a.startswith("conversion by")]
-    assert len(conversion) == 10
+    assert len(conversion) == 12
     assert all(why[a] == "no purchase event in the log, so nothing converts" for a in conversion)
     raw = load_eshop_clickstream()
     poland = raw[raw["country"] == ESHOP_COUNTRIES.index("Poland") + 1]
@@ -261,16 +288,60 @@ def test_dunnhumby_coupons_and_repeat_match_raw(runs):
 
 def test_findings_quote_their_tables(runs):
     checked = 0
-    for run in runs.values():
-        for f in run["findings"]:
-            name = f["source"]
-            table = _table(run, name, f["key"])
-            for group, conv, n in ((f["group"], "converters", "n"),
-                                   (f["ref_group"], "ref_converters", "ref_n")):
-                assert (table.loc[group, "converters"], table.loc[group, "n"]) == (f[conv], f[n])
-                assert f"{f[conv]}/{f[n]}" in f["text"]
+    for name, run in runs.items():
+        found = run["findings"]
+        assert len(found) <= 10
+        sources = pd.Series([f["source"] for f in found])
+        assert (sources.value_counts() <= 2).all()  # at most 2 findings per table
+        if name in ("rees46", "online_shoppers"):  # >= 3 rate tables of >= 3 groups each
+            assert len(found) >= 5, name
+        for f in found:
+            table = pd.DataFrame(run["tables"][f["source"]])
+            table = table.set_index(table[f["key"]].astype(str))
+            for prefix in ("", "ref_"):
+                row = table.loc[f[prefix + "group"] if prefix else f["group"]]
+                assert (row["converters"], row["n"]) == (f[prefix + "converters"], f[prefix + "n"])
+                assert (row["rate"], row["ci_low"], row["ci_high"]) == pytest.approx(
+                    (f[prefix + "rate"], f[prefix + "ci_low"], f[prefix + "ci_high"]))
+                assert f"{f[prefix + 'converters']}/{f[prefix + 'n']}" in f["text"]
                 checked += 1
-    assert checked >= 10
+            assert f["strength"] == pytest.approx(log_ratio_z(
+                f["converters"], f["n"], f["ref_converters"], f["ref_n"]))
+            assert f["overlap"] == (f["ref_ci_high"] >= f["ci_low"])
+        overlaps = [f["overlap"] for f in found]
+        assert overlaps == sorted(overlaps)  # established differences first
+    assert checked >= 20
+
+
+def test_rees46_cart_abandoner_export_matches_raw(runs):
+    run = runs["rees46"]
+    model = run["tables"]["abandoner_model"][0]
+    assert model["test_base_rate"] == pytest.approx(model["test_buyers"] / model["test_sessions"])
+    assert 0 <= model["test_roc_auc"] <= 1 and model["model"] in ("lightgbm", "logreg")
+    listed = pd.read_csv(run["folder"] / "cart_abandoners.csv")
+    assert list(listed.columns) == ["session_id", "split", "last_cart_ts", "cart_events",
+                                    "cart_value", "user_id", "country", "device",
+                                    "propensity"]
+    assert listed["propensity"].is_monotonic_decreasing and listed["propensity"].notna().all()
+    assert set(listed["split"]) <= {"val", "test"}
+    # expected: raw sessions whose last cart has no purchase at or after it, starting at or
+    # after the time-split cut-off t1 = start of the (train_sessions + 1)-th session (sessions
+    # whose first event is a purchase have no features and are not counted)
+    raw = load_rees46().drop_duplicates()
+    raw["ts"] = pd.to_datetime(raw["event_time"].str.replace(" UTC", ""))
+    raw = raw.sort_values(["user_session", "ts"], kind="mergesort")
+    first = raw.groupby("user_session").first()
+    # who to remind: each listed session's own user
+    assert (listed["user_id"].to_numpy() == first.loc[listed["session_id"], "user_id"]
+            .to_numpy()).all()
+    starts = first.loc[first["event_type"] != "purchase", "ts"].sort_values(kind="mergesort")
+    t1 = starts.iloc[model["train_sessions"]]
+    last_cart = raw[raw["event_type"] == "cart"].groupby("user_session")["ts"].max()
+    last_buy = raw[raw["event_type"] == "purchase"].groupby("user_session")["ts"].max()
+    abandoned = last_cart.index[~(last_buy.reindex(last_cart.index) >= last_cart)]
+    expected = {s for s in abandoned if s in starts.index and starts[s] >= t1}
+    assert set(listed["session_id"]) == expected and len(listed) == model["abandoners_listed"]
+    assert "cart_abandoners.csv" in run["exports"]
 
 
 def test_cli_writes_and_fails_in_one_line(tmp_path):

@@ -1,5 +1,6 @@
 """`xbehavior segment` on a real slice of Online Retail."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,12 @@ def test_segment_writes_metrics_heatmaps_and_labels(tmp_path: Path) -> None:
     assert rules["n_with_outcome"].sum() == len(before)
     assert rules["n_converted"].sum() == len(before & after)
     assert "heatmap" in (out / "segments.html").read_text()
+    # the ingest record: every line of the slice read, kept + dropped by reason = read
+    quality = json.loads((out / "data_quality.json").read_text())
+    assert quality["rows_read"] == len(lines)
+    assert quality["rows_kept"] + sum(quality["dropped_by_reason"].values()) == len(lines)
+    assert quality["dropped_by_reason"]["duplicate"] == lines.duplicated().sum()
+    assert f"<td>{len(lines)}</td>" in (out / "segments.html").read_text()
 
 
 def test_segment_refuses_a_log_without_user_ids(tmp_path: Path) -> None:
@@ -49,6 +56,9 @@ def test_segment_refuses_a_log_without_user_ids(tmp_path: Path) -> None:
                                  str(tmp_path)])
     assert result.exit_code == 2
     assert "'eshop_clickstream' has no user id (only session ids)" in result.output
+    result = runner.invoke(app, ["segment", "--dataset", "olist", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "'olist' is a lead table (one row per marketing lead, no purchases)" in result.output
 
 
 def test_segment_rees46_on_user_features(tmp_path: Path) -> None:
@@ -68,3 +78,7 @@ def test_segment_rees46_on_user_features(tmp_path: Path) -> None:
     assert kmeans["n_with_outcome"].sum() == 4_501 and kmeans["n_converted"].sum() == buyers
     assert pd.read_csv(out / "segment_monthly.csv").empty
     assert "user_features" in (out / "segments.html").read_text()
+    # SOURCE.md: 17,424 events, 5 exact duplicates
+    quality = json.loads((out / "data_quality.json").read_text())
+    assert (quality["rows_read"], quality["rows_kept"], quality["dropped_by_reason"]) == (
+        17_424, 17_419, {"duplicate": 5})

@@ -4,7 +4,12 @@ A fatal rule raises :class:`~xbehavior.errors.DataError` with one line naming th
 (1-based, header not counted) data row, the column, the value and the fix::
 
     [IN004 bad_timestamp] shop.csv: row 3, column 'when': '2024-13-01' is not a timestamp
-    (format '%Y-%m-%d %H:%M:%S'); fix: correct the value or set ts_format in the mapping
+    (format '%Y-%m-%d %H:%M:%S'; 1 such row); fix: correct the value, or set ts_format in the
+    column mapping (xbehavior ingest file --ts-format or --mapping)
+
+Fixes name the ``xbehavior ingest file`` option, since only that command takes a mapping: a
+file given to ``ingest dataset`` or ``run --input`` is in a bundled layout, so its fix is to
+correct the file or ingest it with a mapping instead.
 
 Row-level problems that are not fatal are not raised here: they are dropped and counted by
 reason (``DROP_REASONS``) or kept and flagged (``FLAGS``) by :mod:`xbehavior.ingest.core`.
@@ -36,23 +41,27 @@ class Rule:
 MISSING_FILE = Rule("IN001", "missing_file", "check the path")
 EMPTY_INPUT = Rule("IN002", "empty_input", "give a file with a header and at least one data row")
 MISSING_COLUMN = Rule(
-    "IN003", "missing_column", "rename the column or map it (--map canonical=source)"
+    "IN003", "missing_column", "rename the column, or map it (xbehavior ingest file "
+    "--map canonical=source, or 'columns:' in a --mapping file)"
 )
 BAD_TIMESTAMP = Rule(
-    "IN004", "bad_timestamp", "correct the value or set the timestamp format (--ts-format)"
+    "IN004", "bad_timestamp", "correct the value, or set ts_format in the column mapping "
+    "(xbehavior ingest file --ts-format or --mapping)"
 )
 MIXED_TIMEZONES = Rule(
     "IN005", "mixed_timezones",
-    "give every timestamp an explicit offset, or none and set --timezone",
+    "give every timestamp an explicit offset, or none and set timezone in the column mapping "
+    "(xbehavior ingest file --timezone or --mapping)",
 )
 BAD_NUMBER = Rule("IN006", "bad_number", "correct or remove the value (numbers use '.' decimals)")
 ABSURD_PRICE = Rule(
-    "IN007", "absurd_price", "correct the value or raise max_price (--max-price or the mapping)"
+    "IN007", "absurd_price", "correct the value, or raise max_price in the column mapping "
+    "(xbehavior ingest file --max-price or --mapping)"
 )
 UNKNOWN_EVENT = Rule(
     "IN008", "unknown_event",
-    "map them with --event SOURCE=TYPE (or 'events:' in the mapping file; TYPE 'drop' "
-    "discards them)",
+    "map them to event types in the column mapping (xbehavior ingest file --event "
+    "SOURCE=TYPE, or 'events:' in a --mapping file; TYPE 'drop' discards them)",
 )
 UNSUPPORTED_FILE = Rule(
     "IN009", "unsupported_file",

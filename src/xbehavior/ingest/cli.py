@@ -14,7 +14,7 @@ import typer
 
 from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import ConfigError, XBehaviorError
-from xbehavior.ingest import ADAPTERS, ingest_dataset
+from xbehavior.ingest import ADAPTERS, TABLES, ingest_dataset
 from xbehavior.ingest.generic import MAPPING_KEYS, ingest_file, load_mapping, validate_mapping
 from xbehavior.ingest.quality import DataQuality
 
@@ -94,7 +94,7 @@ def dataset_cmd(
     def go() -> None:
         engine = DuckDBEngine()
         quality = ingest_dataset(engine, name, input_path)
-        table = "sessions" if name == "online_shoppers" else "events"
+        table = TABLES.get(name, "events")
         _finish(engine, quality, table, out, as_json)
 
     _run(go)

@@ -272,7 +272,7 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
         fmt = f"format {spec.ts_format!r}" if spec.ts_format else "ISO 'YYYY-MM-DD HH:MM:SS'"
         raise checks.BAD_TIMESTAMP.fail(
             path, f"row {n}, column {col.get('ts', 'ts')!r}: {value!r} is not a timestamp "
-            f"({fmt}; {int(counts['bad_ts'])} such rows)")
+            f"({fmt}; {_rows(int(counts['bad_ts']))})")
     if counts["n_offset"] and counts["n_naive"]:
         n_off, v_off = first("_has_offset", "_ts_raw")
         n_nai, v_nai = first("NOT _has_offset", "_ts_raw")
@@ -304,6 +304,11 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
             f"the vocabulary {', '.join(EVENT_TYPES)}: {', '.join(map(repr, names))} "
             f"(first at row {n})")
     return {k: int(counts[k]) for k in ("n_rows", "no_user_id", *reasons)}
+
+
+def _rows(n: int) -> str:
+    """'1 such row' / 'n such rows', for messages."""
+    return f"{n} such row{'' if n == 1 else 's'}"
 
 
 def _raw_or_value(engine: Engine, stage: str, column: str) -> str:

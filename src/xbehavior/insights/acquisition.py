@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import pandas as pd
 
-from xbehavior.datasets import load_olist
+from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import ConfigError
+from xbehavior.ingest import ingest_dataset
 from xbehavior.insights.stats import rate_table
 
 
 def leads_with_outcome() -> pd.DataFrame:
-    """One row per lead: mql_id, origin, landing_page_id, converted, days_to_close (NaN if not)."""
-    leads = load_olist("leads")
-    deals = load_olist("deals")[["mql_id", "won_date", "business_segment"]]
-    out = leads.merge(deals, on="mql_id", how="left")
-    out["converted"] = out["won_date"].notna()
-    won = pd.to_datetime(out["won_date"])
-    first = pd.to_datetime(out["first_contact_date"])
-    out["days_to_close"] = (won - first) / pd.Timedelta(days=1)
-    out["origin"] = out["origin"].fillna("(missing)")
-    return out
+    """One row per lead: mql_id, origin, landing_page_id, converted, days_to_close (NaN if not).
+
+    Read through ingest (the leads table, ``xbehavior.ingest.leads``), so the rows are the
+    ones its data-quality record counts as kept.
+    """
+    engine = DuckDBEngine()
+    ingest_dataset(engine, "olist")
+    return engine.sql("""SELECT lead_id AS mql_id, first_contact_ts AS first_contact_date,
+        landing_page AS landing_page_id, coalesce(origin, '(missing)') AS origin,
+        won_ts AS won_date, business_segment, won AS converted, days_to_close
+        FROM leads ORDER BY rowid""")
 
 
 def lead_conversion(by: str = "origin", min_count: int = 50) -> pd.DataFrame:

@@ -1,9 +1,13 @@
-"""First-purchase cohorts, retention matrix and repeat-purchase rate on canonical events.
+"""First-purchase or first-visit cohorts, retention matrix and repeat-purchase rate.
 
-A user's cohort is the period (calendar month, or ISO week starting Monday) of their first
-``purchase`` event. Retention cell (cohort c, offset k) = share of the cohort's users with at
-least one purchase in period c + k; offset 0 is 1 by construction. Cells for periods after the
-last event of the log are not reported (not observed, not zero).
+Anchor ``purchase`` (default): a user's cohort is the period (calendar month, or ISO week
+starting Monday) of their first ``purchase`` event, and a user is active in a period when they
+purchase in it. Anchor ``visit``: the cohort is the period of the user's first event of any
+type, and active means any event (a returning visitor). Retention cell (cohort c, offset k) =
+share of the cohort's users active in period c + k; offset 0 is 1 by construction. Cells for
+periods after the last event of the log are not reported (not observed, not zero); cells in
+the log's last period are flagged ``partial_period`` when the log ends before that period's
+last day (their rate undercounts: part of the period is not observed).
 """
 
 from __future__ import annotations
@@ -34,6 +38,36 @@ def period_label(index: pd.Series, period: str = "month") -> pd.Series:
     return (_MONDAY + pd.to_timedelta(index * 7, unit="D")).dt.strftime("%Y-%m-%d")
 
 
+ANCHORS = ("purchase", "visit")
+
+
+def period_end(index: int, period: str = "month") -> pd.Timestamp:
+    """Midnight starting the last day of period ``index`` (a month's last day, a Sunday)."""
+    if period == "month":
+        start = pd.Timestamp(year=index // 12, month=index % 12 + 1, day=1)
+        return start + pd.offsets.MonthEnd(0)
+    return _MONDAY + pd.Timedelta(days=7 * index + 6)
+
+
+def last_period_partial(ts: pd.Series, period: str = "month") -> bool:
+    """True when the log's last event falls before the last calendar day of its period."""
+    last = pd.to_datetime(ts).max()
+    idx = int(period_index(pd.Series([last]), period).iloc[0])
+    return bool(last.normalize() < period_end(idx, period))
+
+
+def _activity(events: pd.DataFrame, period: str, anchor: str) -> pd.DataFrame:
+    """(user_id, period) rows of the events that anchor cohorts and count as activity."""
+    if anchor == "purchase":
+        return _purchases(events, period)[["user_id", "period"]]
+    if anchor != "visit":
+        raise ConfigError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
+    seen = events[events["user_id"].notna()]
+    if seen.empty:
+        raise DataError("no event carries a user_id: first-visit cohorts need identified users")
+    return pd.DataFrame({"user_id": seen["user_id"], "period": period_index(seen["ts"], period)})
+
+
 def _purchases(events: pd.DataFrame, period: str) -> pd.DataFrame:
     """Purchase events with a user id, plus ``period`` index and ``order`` key."""
     buys = events[(events["event_type"] == "purchase") & events["user_id"].notna()]
@@ -52,14 +86,17 @@ def retention_matrix(
     period: str = "month",
     max_offset: int | None = None,
     confidence: float = 0.95,
+    anchor: str = "purchase",
 ) -> pd.DataFrame:
-    """Long retention table: cohort, offset, cohort_size, active, rate, ci_low, ci_high.
+    """Long retention table: cohort, offset, cohort_size, active, rate, ci_low, ci_high,
+    partial_period (the cell's period is the log's last and is cut short).
 
-    In: canonical events (user_id, ts, event_type). One row per (cohort, observed offset).
+    In: canonical events (user_id, ts, event_type). One row per (cohort, observed offset);
+    ``anchor`` 'purchase' or 'visit' (module doc).
     """
-    buys = _purchases(events, period)
-    first = buys.groupby("user_id")["period"].min().rename("cohort_idx")
-    active = buys.join(first, on="user_id").drop_duplicates(["user_id", "period"])
+    acts = _activity(events, period, anchor)
+    first = acts.groupby("user_id")["period"].min().rename("cohort_idx")
+    active = acts.join(first, on="user_id").drop_duplicates(["user_id", "period"])
     active["offset"] = active["period"] - active["cohort_idx"]
     last = int(period_index(events["ts"], period).max())
     sizes = first.value_counts().sort_index()
@@ -72,6 +109,8 @@ def retention_matrix(
     out = pd.DataFrame(rows, columns=["cohort_idx", "offset", "cohort_size", "active"])
     out["rate"] = out["active"] / out["cohort_size"]
     out["ci_low"], out["ci_high"] = wilson_interval(out["active"], out["cohort_size"], confidence)
+    partial = last_period_partial(events["ts"], period)
+    out["partial_period"] = partial & (out["cohort_idx"] + out["offset"] == last)
     out.insert(0, "cohort", period_label(out["cohort_idx"], period))
     return out.drop(columns="cohort_idx")
 
@@ -102,4 +141,5 @@ def repeat_purchase_rate(
     return table
 
 
-__all__ = ["period_index", "repeat_purchase_rate", "retention_matrix", "retention_wide"]
+__all__ = ["ANCHORS", "last_period_partial", "period_end", "period_index",
+           "repeat_purchase_rate", "retention_matrix", "retention_wide"]

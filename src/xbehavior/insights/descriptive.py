@@ -48,7 +48,7 @@ def with_derived(
     ts = pd.to_datetime(out["ts"])
     out["hour"] = ts.dt.hour
     out["weekday"] = ts.dt.day_name().str[:3]
-    out["day_type"] = np.where(ts.dt.dayofweek >= 5, "weekend", "weekday")
+    out["day_type"] = np.where(ts.dt.day_of_week >= 5, "weekend", "weekday")
     out["month"] = ts.dt.strftime("%Y-%m")
     if "price" in out.columns:
         out["price_band"] = price_bands(out["price"], price_edges)

@@ -1,9 +1,14 @@
 """Plain-language findings, each backed by two rows of a rate table.
 
-A finding compares the highest-rate and the lowest-rate group of one table (groups with at
-least ``min_n`` units, "Other" and "(missing)" excluded) and quotes both numerators,
-denominators and Wilson intervals. When the intervals overlap the text says the difference is
-not established. Findings are ranked: non-overlapping first, then by rate ratio.
+A finding compares two groups of one table (groups with at least ``min_n`` units, "Other" and
+"(missing)" excluded) and quotes both numerators, denominators and Wilson intervals. When the
+intervals overlap the text says the difference is not established.
+
+Strength of evidence of a pair (higher rate r1 = k1/n1 vs r2 = k2/n2) is the z of the log rate
+ratio, |log(r1 / r2)| / SE with SE^2 = 1/k1 - 1/n1 + 1/k2 - 1/n2 (delta method); a zero count
+gets 0.5 added to k and n for this score only. Each table offers its ``per_table`` (2) strongest
+pairs; all offered findings are ranked non-overlapping first, then by strength, and the first
+``max_findings`` (10) kept, so 3 tables of >= 3 comparable groups already give 5-10 findings.
 """
 
 from __future__ import annotations
@@ -37,6 +42,16 @@ class Finding:
     ref_ci_high: float
     ratio: float
     overlap: bool
+    strength: float = 0.0
+
+
+def log_ratio_z(k1: float, n1: float, k2: float, n2: float) -> float:
+    """|log((k1/n1) / (k2/n2))| / SE (module doc); 0.5 is added to a zero count's k and n."""
+    if k1 == 0 or k2 == 0:
+        k1, n1, k2, n2 = k1 + 0.5, n1 + 0.5, k2 + 0.5, n2 + 0.5
+    se = np.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
+    ratio = np.log((k1 / n1) / (k2 / n2))
+    return float(abs(ratio) / se) if se > 0 else 0.0
 
 
 def _fmt(row: pd.Series) -> str:
@@ -46,15 +61,14 @@ def _fmt(row: pd.Series) -> str:
     )
 
 
-def compare_extremes(
-    source: str, table: pd.DataFrame, key: str, what: str, min_n: int = 30
-) -> Finding | None:
-    """Finding for the highest vs lowest rate group of a rate table (None if < 2 groups)."""
+def _eligible(table: pd.DataFrame, key: str, min_n: int) -> pd.DataFrame:
+    """Rows with n >= min_n, not Other / (missing), highest rate first (ties: table order)."""
     rows = table[(table["n"] >= min_n) & ~table[key].isin([OTHER, "(missing)"])]
-    if len(rows) < 2:
-        return None
-    rows = rows.sort_values("rate", ascending=False, kind="mergesort")
-    hi, lo = rows.iloc[0], rows.iloc[-1]
+    return rows.sort_values("rate", ascending=False, kind="mergesort")
+
+
+def compare_pair(source: str, hi: pd.Series, lo: pd.Series, key: str, what: str) -> Finding:
+    """Finding for group row ``hi`` (the higher rate) against group row ``lo``."""
     ratio = hi["rate"] / lo["rate"] if lo["rate"] > 0 else np.inf
     overlap = bool(lo["ci_high"] >= hi["ci_low"])
     times = f"{ratio:.2f}×" if np.isfinite(ratio) else "above zero, unlike"
@@ -85,16 +99,49 @@ def compare_extremes(
         ref_ci_high=float(lo["ci_high"]),
         ratio=float(ratio),
         overlap=overlap,
+        strength=log_ratio_z(hi["converters"], hi["n"], lo["converters"], lo["n"]),
     )
 
 
-def make_findings(
-    tables: dict[str, tuple[pd.DataFrame, str, str]], max_findings: int = 10, min_n: int = 30
+def compare_extremes(
+    source: str, table: pd.DataFrame, key: str, what: str, min_n: int = 30
+) -> Finding | None:
+    """Finding for the highest vs lowest rate group of a rate table (None if < 2 groups)."""
+    rows = _eligible(table, key, min_n)
+    if len(rows) < 2:
+        return None
+    return compare_pair(source, rows.iloc[0], rows.iloc[-1], key, what)
+
+
+def table_findings(
+    source: str, table: pd.DataFrame, key: str, what: str, min_n: int = 30, per_table: int = 2
 ) -> list[Finding]:
-    """Findings from ``{source: (rate table, key column, what is measured)}``, ranked."""
-    found = [compare_extremes(name, t, key, what, min_n) for name, (t, key, what) in tables.items()]
-    found = [f for f in found if f is not None]
-    found.sort(key=lambda f: (f.overlap, -f.ratio if np.isfinite(f.ratio) else -1e9))
+    """The ``per_table`` strongest pairs (by ``log_ratio_z``) of groups with unequal rates."""
+    rows = _eligible(table, key, min_n)
+    found = [
+        compare_pair(source, rows.iloc[i], rows.iloc[j], key, what)
+        for i in range(len(rows))
+        for j in range(i + 1, len(rows))
+        if rows.iloc[i]["rate"] > rows.iloc[j]["rate"]
+    ]
+    found.sort(key=lambda f: -f.strength)  # stable: ties keep the rate order
+    return found[:per_table]
+
+
+def make_findings(
+    tables: dict[str, tuple[pd.DataFrame, str, str]],
+    max_findings: int = 10,
+    min_n: int = 30,
+    per_table: int = 2,
+) -> list[Finding]:
+    """Findings from ``{source: (rate table, key column, what is measured)}``, ranked
+    non-overlapping first, then by strength of evidence (module doc)."""
+    found = [
+        f
+        for name, (t, key, what) in tables.items()
+        for f in table_findings(name, t, key, what, min_n, per_table)
+    ]
+    found.sort(key=lambda f: (f.overlap, -f.strength))
     return found[:max_findings]
 
 

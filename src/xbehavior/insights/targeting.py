@@ -106,6 +106,7 @@ def cart_abandoners(
     In: canonical events; ``propensity`` indexed by unit id (optional). Out: unit id,
     last_cart_ts, cart_events, cart_value (sum of price x quantity over cart events), country,
     device (first non-null, when present) and propensity; sorted by propensity, then value.
+    Per session, ``user_id`` (who to remind) comes right after the session id.
     """
     col = unit_column(unit)
     ev = events[events[col].notna()]
@@ -119,12 +120,61 @@ def cart_abandoners(
     )
     bought_after = out.index.map(last_buy).to_series(index=out.index) >= out["last_cart_ts"]
     out = out[~bought_after.fillna(False).astype(bool)]
-    for prop in ("country", "device"):
+    props = ("user_id", "country", "device") if col != "user_id" else ("country", "device")
+    for prop in props:
         if prop in ev.columns:
             out[prop] = ev.groupby(col)[prop].first().reindex(out.index)
     out["propensity"] = propensity.reindex(out.index) if propensity is not None else np.nan
     out = out.reset_index()
     return out.sort_values(["propensity", "cart_value"], ascending=False, na_position="last")
+
+
+#: per-session counts of these event types are propensity features
+PROPENSITY_EVENT_TYPES = ("view", "cart", "remove_from_cart", "checkout")
+
+
+def propensity_features(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per session, built only from events BEFORE the session's first purchase.
+
+    In: canonical events with session_id, ts, event_type, price (item_id, category, quantity
+    optional). Cutting at the first purchase keeps the label out of the features. Out columns:
+    session_id, user_id, start_ts, label (1 = the session has a purchase), then the numeric
+    features n_events, n_<type> for PROPENSITY_EVENT_TYPES, n_items, n_categories, mean_price,
+    max_price, cart_value (sum of price x quantity over cart events), duration_s (first to
+    last kept event, seconds). Sessions whose first event is a purchase keep no event and are
+    left out; their number is in ``attrs['dropped_sessions']``.
+    """
+    ev = events[events["session_id"].notna()].sort_values(["session_id", "ts"], kind="mergesort")
+    is_buy = (ev["event_type"] == "purchase").to_numpy()
+    # events at or after the first purchase of their session are dropped (cumulative flag)
+    bought_before = pd.Series(is_buy, index=ev.index).groupby(ev["session_id"]).cummax()
+    label = pd.Series(is_buy, index=ev.index).groupby(ev["session_id"]).any()
+    kept = ev[~bought_before.to_numpy()]
+    g = kept.groupby("session_id", sort=True)
+    price = kept["price"].astype(float)
+    qty = kept["quantity"].astype(float).fillna(1.0) if "quantity" in kept else 1.0
+    cart_value = (price * qty).where(kept["event_type"] == "cart", 0.0).fillna(0.0)
+    out = pd.DataFrame({
+        "user_id": g["user_id"].first(),
+        "start_ts": g["ts"].min(),
+        "label": label.reindex(g.size().index).astype(int),
+        "n_events": g.size(),
+    })
+    for kind in PROPENSITY_EVENT_TYPES:
+        out[f"n_{kind}"] = (kept["event_type"] == kind).groupby(kept["session_id"]).sum()
+    for col, name in (("item_id", "n_items"), ("category", "n_categories")):
+        out[name] = g[col].nunique() if col in kept else 0
+    out["mean_price"] = price.groupby(kept["session_id"]).mean()
+    out["max_price"] = price.groupby(kept["session_id"]).max()
+    out["cart_value"] = cart_value.groupby(kept["session_id"]).sum()
+    out["duration_s"] = (g["ts"].max() - g["ts"].min()).dt.total_seconds()
+    out = out.reset_index()
+    out.attrs["dropped_sessions"] = int(label.size - len(out))
+    return out
+
+
+PROPENSITY_FEATURES = ("n_events", *(f"n_{k}" for k in PROPENSITY_EVENT_TYPES), "n_items",
+                       "n_categories", "mean_price", "max_price", "cart_value", "duration_s")
 
 
 def ab_sample_size(

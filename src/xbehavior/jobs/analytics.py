@@ -4,6 +4,8 @@ Writes into ``out`` (each file atomically):
   report.html      self-contained report: findings first, one section per analysis group,
                    data quality, and the skipped analyses with their reasons last
   analytics.json   every table as records, findings, the skipped list and data quality
+  <name>.csv       exports a marketing tool can load (cart_abandoners.csv: abandoned cart
+                   sessions with their purchase propensity), when the analysis ran
 
 Datasets: the bundled event logs and the online_shoppers session table go through ingest
 (``--input`` may point at a file of the same layout); ``olist`` (leads -> closed deals) is
@@ -20,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xbehavior.atomic import write_text
-from xbehavior.datasets import BUNDLED, load_olist
+from xbehavior.atomic import write_text, write_with
+from xbehavior.datasets import BUNDLED
 from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import ConfigError
 from xbehavior.features.sessions import sessionise
@@ -52,16 +54,20 @@ GROUP_NOTES = {
         "By country: share of invoices (orders) that are cancellations; by price band: share "
         "of lines that are cancellation lines."),
     "Cohorts and retention": (
-        "Cohort = month of a customer's first purchase; cell = share of the cohort buying "
-        "again k months later; months after the log ends are blank (not observed)."),
+        "Cohort = month (or Monday week) of a customer's first purchase (or, for logs with "
+        "views, first visit); cell = share of the cohort active k periods later (buying; for "
+        "first-visit cohorts any event); periods after the log ends are blank (not observed) "
+        "and cells of a last period the log ends inside are flagged partial_period."),
     "Visit frequency": (
         "Sessions per customer per week of the observed span; repeat visitors = customers "
         "with >= 2 sessions."),
     "Cart abandonment": (
-        "Unit: session with a cart event; abandoned = no purchase at or after its last cart."),
+        "Unit: session with a cart event; abandoned = no purchase at or after its last cart. "
+        "Country and device are the session's first; category is that of its first cart "
+        "event. Groups under 30 sessions pooled in Other."),
     "Funnels": (
         "Steps are event types; one attempt per unit starts at a first-step event and counts "
-        "later events inside the window; the unit keeps its best attempt."),
+        "later events inside the window (1 hour and 1 day); the unit keeps its best attempt."),
     "Coupons and campaigns": (
         "Redemption: n = (household, campaign) receipts, converters = receipts redeemed. "
         "Redeemers vs non-redeemers: post-2017-07-01 outcomes, strata of pre-period spend x "
@@ -69,6 +75,9 @@ GROUP_NOTES = {
     "Acquisition funnel": (
         "Unit: marketing-qualified lead; converted = it appears among the closed deals; days "
         "to close = won date - first contact. Pages or channels under 50 leads pooled."),
+    "Targeting": (
+        "Unit: session. A model trained on the earliest sessions scores later abandoned cart "
+        "sessions; the test ROC-AUC and base rate stand beside the list."),
     "Browsing": (
         "No outcome is logged, so only browsing is described: sessions, clicks (events) per "
         "session and the share of clicks per category, by the session's first country."),
@@ -84,6 +93,7 @@ class AnalyticsRun:
     groups: dict[str, list[tuple[str, Result]]] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    exports: dict[str, pd.DataFrame] = field(default_factory=dict)
     quality: dict[str, object] = field(default_factory=dict)
 
 
@@ -99,8 +109,8 @@ def load_data(dataset: str, input: Path | None = None) -> tuple[AnalyticsData, d
         if input is not None:
             raise ConfigError("olist is read from its bundled lead and deal tables; "
                               "drop --input")
-        quality = {"source": "bundled olist leads and closed deals",
-                   "leads": len(load_olist("leads")), "deals": len(load_olist("deals"))}
+        # the analyses read the same ingested leads table (insights.acquisition)
+        quality = ingest_dataset(DuckDBEngine(), "olist").to_dict()
         return AnalyticsData("olist"), quality
     engine = DuckDBEngine()
     quality = ingest_dataset(engine, dataset, input).to_dict()
@@ -128,6 +138,7 @@ def analyse(data: AnalyticsData) -> AnalyticsRun:
         result = analysis.run(data)
         run.groups.setdefault(analysis.group, []).append((analysis.name, result))
         run.tables.update(result.tables)
+        run.exports.update(result.exports)
         rates.update(result.rates)
     run.findings = make_findings(rates, max_findings=10, min_n=30)
     return run
@@ -136,15 +147,20 @@ def analyse(data: AnalyticsData) -> AnalyticsRun:
 def run_analytics(dataset: str, out: Path, input: Path | None = None, seed: int = 0) -> Path:
     """Analyse ``dataset`` and write ``out/report.html`` and ``out/analytics.json``.
 
-    ``seed`` is recorded; every analysis here is deterministic. Returns ``out``.
+    ``seed`` seeds the models fitted here (abandoner propensity) and is recorded; the rest is
+    deterministic. Also writes ``out/<name>.csv`` per export. Returns ``out``.
     """
     start = time.perf_counter()
     out = Path(out)
     data, quality = load_data(dataset, input)
+    data.seed = seed
     run = analyse(data)
     run.quality = quality
     seconds = time.perf_counter() - start
     write_json(run, out / "analytics.json", input, seed)
+    for name, table in run.exports.items():
+        write_with(out / f"{name}.csv", lambda path, t=table: t.to_csv(
+            path, index=False, date_format="%Y-%m-%dT%H:%M:%S"))
     subtitle = (f"Dataset {dataset}{f' (from {input})' if input else ''}; "
                 f"{sum(len(g) for g in run.groups.values())} analyses ran, "
                 f"{len(run.skipped)} skipped; seed {seed}; {seconds:.0f} s.")
@@ -169,6 +185,7 @@ def write_json(run: AnalyticsRun, path: Path, input: Path | None, seed: int) -> 
         "ran": [name for group in run.groups.values() for name, _ in group],
         "skipped": run.skipped,
         "findings": findings,
+        "exports": [f"{name}.csv" for name in run.exports],
         "data_quality": run.quality,
         "tables": {name: _records(t) for name, t in run.tables.items()},
     }
@@ -200,12 +217,13 @@ def build_sections(run: AnalyticsRun) -> list[Section]:
 def _findings_section(run: AnalyticsRun) -> Section:
     frame = findings_frame(run.findings)
     cols = ["source", "group", "converters", "n", "rate", "ci_low", "ci_high", "ref_group",
-            "ref_converters", "ref_n", "ref_rate", "ratio", "overlap"]
+            "ref_converters", "ref_n", "ref_rate", "ratio", "strength", "overlap"]
     return Section(
         "Findings",
-        paragraphs=["The largest gaps between groups in the rate tables below, each with "
-                    "numerator, denominator and 95% Wilson interval; overlapping intervals "
-                    "are flagged as not established."],
+        paragraphs=["The best-evidenced gaps between groups in the rate tables below (up to 2 "
+                    "per table, ranked by |log rate ratio| / SE), each with numerator, "
+                    "denominator and 95% Wilson interval; overlapping intervals are flagged "
+                    "as not established."],
         bullets=[f.text for f in run.findings] or ["No rate table has two groups to compare."],
         tables=[("Numbers behind the findings", frame[cols])] if len(frame) else [],
     )

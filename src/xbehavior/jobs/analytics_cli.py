@@ -9,6 +9,7 @@ the positional DATASET before a subcommand.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -29,11 +30,13 @@ def analyze(
         help="output folder [default: runs/analyze-<dataset>-<time>]")] = None,
     input: Annotated[Path | None, typer.Option(
         "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
-    seed: Annotated[int, typer.Option(help="seed recorded with the run")] = 0,
+    seed: Annotated[int, typer.Option(
+        help="seed of the models fitted here (cart-abandoner propensity); recorded")] = 0,
 ) -> None:
     """Run every analysis DATASET has the columns for; list the others with the reason.
 
-    Writes OUT/report.html (findings first, skipped analyses last) and OUT/analytics.json.
+    Writes OUT/report.html (findings first, skipped analyses last), OUT/analytics.json and
+    one CSV per export a marketing tool can load (rees46: OUT/cart_abandoners.csv).
     """
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = out or Path("runs") / f"analyze-{dataset}-{stamp}"
@@ -42,7 +45,9 @@ def analyze(
     except XBehaviorError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
-    typer.echo(f"wrote {written / 'report.html'} and {written / 'analytics.json'}")
+    exports = json.loads((written / "analytics.json").read_text()).get("exports", [])
+    also = f" and {', '.join(exports)}" if exports else ""
+    typer.echo(f"wrote {written / 'report.html'}, {written / 'analytics.json'}{also}")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
+from xbehavior.errors import DataError
+from xbehavior.features.session_sequences import split_by_time
 from xbehavior.insights import plots
 from xbehavior.insights.acquisition import lead_conversion, leads_with_outcome
 from xbehavior.insights.browsing import browsing_summary, category_mix
-from xbehavior.insights.cohorts import repeat_purchase_rate, retention_matrix, retention_wide
-from xbehavior.insights.coupons import redeemer_comparison, redemption_rates
+from xbehavior.insights.cohorts import (
+    last_period_partial,
+    repeat_purchase_rate,
+    retention_matrix,
+    retention_wide,
+)
+from xbehavior.insights.coupons import (
+    INTERVAL_METHOD,
+    REPEAT_DAYS,
+    REPEAT_MIN_BASKETS,
+    redeemer_comparison,
+    redemption_rates,
+)
 from xbehavior.insights.descriptive import (
     DEFAULT_PRICE_EDGES,
     average_order_value,
@@ -31,17 +46,29 @@ from xbehavior.insights.descriptive import (
 from xbehavior.insights.funnels import MODES, funnel
 from xbehavior.insights.returns import return_rate
 from xbehavior.insights.stats import add_rates
+from xbehavior.insights.targeting import (
+    PROPENSITY_FEATURES,
+    cart_abandoners,
+    propensity_features,
+)
+from xbehavior.models.tabular import fit_tabular
 
 FUNNEL_STEPS = ("view", "cart", "checkout", "purchase")
-FUNNEL_WINDOW = "1D"
-#: conversion breakdowns of event logs (unit = session); derived ones come from ts / price
+#: conversion windows every funnel is run for (from the attempt's first step)
+FUNNEL_WINDOWS = ("1h", "1D")
+#: conversion breakdowns of event logs (unit = session); derived ones come from ts / price;
+#: ``segment`` exists only in an --input log that carries one
 EVENT_PROPERTIES = ("country", "device", "os", "browser", "category", "brand", "price_band",
-                    "hour", "day_type", "month")
+                    "hour", "weekday", "day_type", "month", "segment")
+#: cart-abandonment breakdowns (category = the category of the session's first cart event)
+ABANDONMENT_PROPERTIES = ("country", "device", "category")
+#: candidate propensity models, the one with the higher validation ROC-AUC is used
+PROPENSITY_MODELS = ("lightgbm", "logreg")
 #: Online Shoppers session-table columns (as ingested) for conversion breakdowns
 SESSION_PROPERTIES = ("visitor_type", "month", "weekend", "region", "browser", "os",
                       "traffic_type")
-MODEL_REASON = ("needs a fitted model's scores (gain/lift, targeting table, abandoner "
-                "propensity, feature importance): `xbehavior run` computes them")
+MODEL_REASON = ("needs a fitted model's scores on segmented users (gain/lift, segment x "
+                "country targeting table, feature importance): `xbehavior run` computes them")
 
 Check = Callable[["AnalyticsData"], str | None]
 
@@ -49,22 +76,26 @@ Check = Callable[["AnalyticsData"], str | None]
 @dataclass
 class AnalyticsData:
     """What an analysis may read: canonical events (session_id filled by sessionisation) or a
-    one-row-per-session table; ``bundled`` is False when the log came from ``--input``."""
+    one-row-per-session table; ``bundled`` is False when the log came from ``--input``;
+    ``seed`` seeds every model fitted here (the abandoner propensity)."""
 
     dataset: str
     events: pd.DataFrame | None = None
     sessions: pd.DataFrame | None = None
     bundled: bool = True
+    seed: int = 0
 
 
 @dataclass
 class Result:
-    """Output of one analysis: tables by name, rate tables for findings, figures, notes."""
+    """Output of one analysis: tables by name, rate tables for findings, figures, notes,
+    and exports (name -> table written as ``<name>.csv`` next to the report)."""
 
     tables: dict[str, pd.DataFrame]
     rates: dict[str, tuple[pd.DataFrame, str, str]] = field(default_factory=dict)
     figures: list[object] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    exports: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # overall tables carry the pooling key "_all"; show it as a plain "group" column
@@ -127,11 +158,12 @@ def conversion_defined(d: AnalyticsData) -> str | None:
 
 
 def derived_values(events: pd.DataFrame, column: str) -> pd.Series:
-    """Values of a canonical or derived (hour, day_type, month, price_band) column."""
+    """Values of a canonical or derived (hour, weekday, day_type, month, price_band) column."""
     ts = pd.to_datetime(events["ts"])
     derived = {
         "hour": lambda: ts.dt.hour,
-        "day_type": lambda: (ts.dt.dayofweek >= 5).map({True: "weekend", False: "weekday"}),
+        "weekday": lambda: ts.dt.day_name().str[:3],
+        "day_type": lambda: (ts.dt.day_of_week >= 5).map({True: "weekend", False: "weekday"}),
         "month": lambda: ts.dt.strftime("%Y-%m"),
         "price_band": lambda: price_bands(events["price"], DEFAULT_PRICE_EDGES),
     }
@@ -145,6 +177,8 @@ def varies(column: str, table: str = "events") -> Check:
         frame = d.events if table == "events" else d.sessions
         if column == "hour" and (pd.to_datetime(frame["ts"]).dt.normalize() == frame["ts"]).all():
             return "timestamps carry no time of day, so there is no hour"
+        if column == "segment" and column not in frame.columns:
+            return "the log has no `segment` column (pass --input with one to break down by it)"
         values = derived_values(frame, column) if table == "events" else frame[column]
         distinct = values.dropna().unique()
         if len(distinct) == 0:
@@ -177,15 +211,29 @@ def min_span(days: float, what: str) -> Check:
     return check
 
 
-def purchase_months(n: int) -> Check:
+def _n_periods(ts: pd.Series, period: str) -> int:
+    freq = "M" if period == "month" else "W-SUN"  # weeks run Monday..Sunday
+    return pd.to_datetime(ts).dt.to_period(freq).nunique()
+
+
+def purchase_periods(n: int, period: str = "month") -> Check:
     def check(d: AnalyticsData) -> str | None:
         ev = d.events
         buys = ev[(ev["event_type"] == "purchase") & ev["user_id"].notna()]
-        months = pd.to_datetime(buys["ts"]).dt.to_period("M").nunique()
-        return None if months >= n else (
-            f"identified purchases span {months} calendar month(s); cohorts need >= {n}")
+        count = _n_periods(buys["ts"], period)
+        return None if count >= n else (
+            f"identified purchases span {count} calendar {period}(s); cohorts need >= {n}")
 
     return _first(event_log, identified_buyers, check)
+
+
+def log_periods(n: int, period: str = "month") -> Check:
+    def check(d: AnalyticsData) -> str | None:
+        count = _n_periods(d.events.loc[d.events["user_id"].notna(), "ts"], period)
+        return None if count >= n else (
+            f"identified events span {count} calendar {period}(s); cohorts need >= {n}")
+
+    return check
 
 
 def has_users(d: AnalyticsData) -> str | None:
@@ -301,13 +349,99 @@ def _returns(by: str, unit: str) -> Analysis:
     return Analysis(f"return rate by {by}", "Returns (cancellations)", check, run)
 
 
-def _cohorts(d: AnalyticsData) -> Result:
-    matrix = retention_matrix(d.events, "month", max_offset=12)
-    wide = retention_wide(matrix).rename(columns=lambda k: f"month+{k}")
-    sizes = matrix.drop_duplicates("cohort").set_index("cohort")["cohort_size"]
-    wide.insert(0, "cohort_size", sizes)
-    figure = plots.retention_heatmap(retention_wide(matrix), "Monthly retention of buyers")
-    return Result({"retention": wide.reset_index(), "retention_long": matrix}, figures=[figure])
+def _cohorts(period: str, anchor: str) -> Analysis:
+    """Retention of first-``anchor`` cohorts by ``period`` (month: 12 offsets, week: 12)."""
+    suffix = ("" if period == "month" else "_weekly") + ("" if anchor == "purchase" else "_visit")
+
+    def run(d: AnalyticsData) -> Result:
+        matrix = retention_matrix(d.events, period, max_offset=12, anchor=anchor)
+        wide = retention_wide(matrix).rename(columns=lambda k: f"{period}+{k}")
+        sizes = matrix.drop_duplicates("cohort").set_index("cohort")["cohort_size"]
+        wide.insert(0, "cohort_size", sizes)
+        who = "buyers" if anchor == "purchase" else "visitors"
+        title = f"{period.capitalize()}ly retention of first-{anchor} cohorts ({who})"
+        figure = plots.retention_heatmap(retention_wide(matrix), title)
+        notes = []
+        if last_period_partial(d.events["ts"], period):
+            last = pd.to_datetime(d.events["ts"]).max()
+            notes.append(f"The log ends {last:%Y-%m-%d}, inside its last {period}: cells of that "
+                         f"{period} (partial_period = true in retention{suffix}_long) undercount.")
+        return Result({f"retention{suffix}": wide.reset_index(),
+                       f"retention{suffix}_long": matrix}, figures=[figure], notes=notes)
+
+    if anchor == "purchase":
+        check = purchase_periods(2, period)
+    else:
+        check = _first(has_event("view"), has_users, log_periods(2, period))
+    return Analysis(f"cohort retention ({period}ly, first {anchor})", "Cohorts and retention",
+                    check, run)
+
+
+def _propensity_split(d: AnalyticsData) -> tuple[pd.DataFrame, np.ndarray]:
+    """Pre-purchase session features and their time split (train earliest 70%, val, test)."""
+    feats = propensity_features(d.events)
+    return feats, split_by_time(feats["start_ts"])
+
+
+def propensity_ok(d: AnalyticsData) -> str | None:
+    """Every split of the time split holds buyers and non-buyers (else no AUC, no fit)."""
+    try:
+        feats, split = _propensity_split(d)
+    except DataError as err:
+        return str(err)
+    for name in ("train", "val", "test"):
+        labels = feats.loc[split == name, "label"]
+        if labels.nunique() < 2:
+            return f"the {name} split ({len(labels)} sessions) has only one outcome"
+    return None
+
+
+def _window_text(events: pd.DataFrame) -> str:
+    """'a 3-hour window (2019-10-01 00:00 to 2019-10-01 02:49 UTC, 2.8 hours of events)'."""
+    ts = pd.to_datetime(events["ts"])
+    hours = (ts.max() - ts.min()) / pd.Timedelta(hours=1)
+    size = f"{max(round(hours), 1)}-hour" if hours < 48 else f"{hours / 24:.0f}-day"
+    return (f"a {size} window ({ts.min():%Y-%m-%d %H:%M} to {ts.max():%Y-%m-%d %H:%M} UTC, "
+            f"{hours:.1f} hours of events)")
+
+
+def _abandoner_propensity(d: AnalyticsData) -> Result:
+    """Abandoned cart sessions after the training period, scored by a model of earlier ones."""
+    feats, split = _propensity_split(d)
+    X, y = feats[list(PROPENSITY_FEATURES)], feats["label"].to_numpy()
+    tr, va, te = (split == "train"), (split == "val"), (split == "test")
+    fits = {name: fit_tabular(name, X[tr], y[tr], X[va], y[va], seed=d.seed)
+            for name in PROPENSITY_MODELS}
+    val_auc = {name: roc_auc_score(y[va], m.predict_proba(X[va])) for name, m in fits.items()}
+    best = max(PROPENSITY_MODELS, key=lambda name: val_auc[name])  # ties: first listed
+    score = pd.Series(fits[best].predict_proba(X), index=feats["session_id"])
+    later = feats.loc[~tr, "session_id"]
+    listed = cart_abandoners(d.events[d.events["session_id"].isin(later)], score)
+    listed.insert(1, "split", listed["session_id"].map(dict(zip(feats["session_id"], split,
+                                                                strict=True))))
+    model = pd.DataFrame([{
+        "model": best, "chosen_on": "validation ROC-AUC",
+        **{f"val_roc_auc_{n}": val_auc[n] for n in PROPENSITY_MODELS},
+        "test_roc_auc": roc_auc_score(y[te], score[feats.loc[te, "session_id"]]),
+        "test_sessions": int(te.sum()), "test_buyers": int(y[te].sum()),
+        "test_base_rate": float(y[te].mean()), "train_sessions": int(tr.sum()),
+        "train_base_rate": float(y[tr].mean()), "val_sessions": int(va.sum()),
+        "abandoners_listed": len(listed), "seed": d.seed,
+    }])
+    notes = [
+        f"The log is {_window_text(d.events)}, so the sample is small: the model "
+        f"trains on the earliest {int(tr.sum())} sessions and is tested on the last "
+        f"{int(te.sum())} ({int(y[te].sum())} buyers); treat its ROC-AUC as rough.",
+        "Propensity = the model's score for 'this session purchases', from its events "
+        "before any purchase (counts by event type, items, categories, prices, cart value, "
+        "duration). Both candidate models reweight the rare buyers, so it ranks sessions "
+        "rather than being a calibrated probability. The list holds the abandoned cart "
+        "sessions that started after the training period (split val or test), so none was "
+        "trained on; it is exported as cart_abandoners.csv. Test ROC-AUC and base rate are "
+        "in abandoner_model.",
+    ]
+    return Result({"abandoner_model": model, "cart_abandoners": listed}, notes=notes,
+                  exports={"cart_abandoners": listed})
 
 
 def _visits(by: str | None) -> Analysis:
@@ -324,12 +458,15 @@ def _funnel(by: str | None) -> Analysis:
     def run(d: AnalyticsData) -> Result:
         unit = "session" if d.events["user_id"].isna().all() else "user"
         steps = funnel_steps(d)
-        parts = [funnel(d.events, steps, FUNNEL_WINDOW, mode, unit, by=by).assign(mode=mode)
-                 for mode in MODES]
+        parts = [funnel(d.events, steps, window, mode, unit, by=by).assign(window=window,
+                                                                           mode=mode)
+                 for window in FUNNEL_WINDOWS for mode in MODES]
         table = pd.concat(parts, ignore_index=True)
-        note = (f"Funnel {' -> '.join(steps)} per {unit}, window {FUNNEL_WINDOW} from the "
-                "first step, in three modes (ordered / strict / any_order; docs/ANALYTICS.md).")
-        figure = plots.funnel_figure(table[table["mode"] == "ordered"], by)
+        note = (f"Funnel {' -> '.join(steps)} per {unit}, windows {' and '.join(FUNNEL_WINDOWS)}"
+                " from the first step, in three modes (ordered / strict / any_order; "
+                "docs/ANALYTICS.md). The chart shows the ordered mode, longest window.")
+        shown = table[(table["mode"] == "ordered") & (table["window"] == FUNNEL_WINDOWS[-1])]
+        figure = plots.funnel_figure(shown, by)
         return Result({f"funnel{'_by_' + by if by else ''}": table}, figures=[figure],
                       notes=[note])
 
@@ -337,9 +474,25 @@ def _funnel(by: str | None) -> Analysis:
     return Analysis("funnel" + (f" by {by}" if by else ""), "Funnels", _first(*checks), run)
 
 
-def _abandonment(d: AnalyticsData) -> Result:
-    table = cart_abandonment(d.events, unit="session")
-    return Result({"cart_abandonment": table})
+def first_cart_category(events: pd.DataFrame) -> pd.DataFrame:
+    """Events with ``category`` replaced by the category of the session's first cart event
+    (what was abandoned, not what was browsed first); sessions without one get NULL."""
+    carts = events[(events["event_type"] == "cart") & events["category"].notna()]
+    first = carts.sort_values("ts", kind="mergesort").groupby("session_id")["category"].first()
+    return events.assign(category=events["session_id"].map(first))
+
+
+def _abandonment(by: str | None) -> Analysis:
+    def run(d: AnalyticsData) -> Result:
+        events = first_cart_category(d.events) if by == "category" else d.events
+        table = cart_abandonment(events, unit="session", by=by, min_count=30)
+        if by is None:
+            return Result({"cart_abandonment": table})
+        return _rate_result(f"cart_abandonment_by_{by}", table, by, "Cart abandonment")
+
+    checks = [has_event("cart"), *([varies(by)] if by else [])]
+    name = "cart abandonment" + (f" by {by}" if by else "")
+    return Analysis(name, "Cart abandonment", _first(*checks), run)
 
 
 def _browsing(by: str | None) -> Analysis:
@@ -358,7 +511,12 @@ def _coupon_rates(by: str) -> Callable[[AnalyticsData], Result]:
     def run(d: AnalyticsData) -> Result:
         table = redemption_rates(by)
         if by == "campaign_id":
-            return Result({"redemption_by_campaign": table})
+            return _rate_result("redemption_by_campaign", table, by, "Coupon redemption")
+        if by == "coupon_upc":
+            note = ("One row per (campaign, coupon); n = households that received the "
+                    "campaign, converters = those that redeemed that coupon; highest rate "
+                    "first (the report shows the first rows, analytics.json all).")
+            return Result({"redemption_by_coupon": table}, notes=[note])
         return _rate_result("redemption_by_campaign_type", table, by, "Coupon redemption")
 
     return run
@@ -370,8 +528,20 @@ BUNDLED_ONLY = ("Coupon analyses read the bundled dunnhumby campaign, redemption
 
 def _redeemers(d: AnalyticsData) -> Result:
     comparison = redeemer_comparison()
-    notes = [f"Caveat: {comparison.caveat}", *([] if d.bundled else [BUNDLED_ONLY])]
-    return Result({"redeemers_vs_matched": comparison.summary.drop(columns="caveat")},
+    notes = [
+        f"Caveat: {comparison.caveat}",
+        f"repeat_purchase = 1 when the household has >= {REPEAT_MIN_BASKETS} distinct baskets "
+        f"in the {REPEAT_DAYS} days from the cutoff; active_last_4w = a basket in the final "
+        "28 days of the data. 95% intervals of the differences: "
+        f"{INTERVAL_METHOD} (docs/ANALYTICS.md).",
+        "Uplift by segment repeats the matched comparison inside each paper rule segment "
+        "(pre-cutoff baskets per month) and each income band (demographics; most households "
+        "have none: '(missing)').",
+        *([] if d.bundled else [BUNDLED_ONLY]),
+    ]
+    drop = ["caveat", "interval"]
+    return Result({"redeemers_vs_matched": comparison.summary.drop(columns=drop),
+                   "uplift_by_segment": comparison.by_segment.drop(columns=drop)},
                   notes=notes)
 
 
@@ -397,12 +567,13 @@ def catalogue() -> list[Analysis]:
         *[_session_conversion(p) for p in SESSION_PROPERTIES],
         Analysis("page value vs conversion", "Session conversion",
                  _first(session_table, varies("page_value", "sessions")), _page_value_leak),
-        _funnel(None), _funnel("country"),
-        Analysis("cart abandonment", "Cart abandonment", has_event("cart"), _abandonment),
+        _funnel(None), _funnel("country"), _funnel("device"),
+        _abandonment(None), *[_abandonment(p) for p in ABANDONMENT_PROPERTIES],
         _repeat(None), _repeat("country"),
         _aov(None), _aov("country"),
         _returns("country", "order"), _returns("price_band", "line"),
-        Analysis("cohort retention", "Cohorts and retention", purchase_months(2), _cohorts),
+        *[_cohorts(period, anchor) for anchor in ("purchase", "visit")
+          for period in ("month", "week")],
         _visits(None), _visits("country"),
         _browsing(None), _browsing("country"),
         Analysis("category mix by country", "Browsing",
@@ -411,11 +582,16 @@ def catalogue() -> list[Analysis]:
                  _coupon_rates("campaign_type")),
         Analysis("coupon redemption by campaign", "Coupons and campaigns", coupons,
                  _coupon_rates("campaign_id")),
+        Analysis("coupon redemption by coupon", "Coupons and campaigns", coupons,
+                 _coupon_rates("coupon_upc")),
         Analysis("redeemers vs matched non-redeemers", "Coupons and campaigns", coupons,
                  _redeemers),
         Analysis("lead conversion", "Acquisition funnel", olist, _leads(None)),
         Analysis("lead conversion by origin", "Acquisition funnel", olist, _leads("origin")),
         Analysis("lead conversion by landing page", "Acquisition funnel", olist,
                  _leads("landing_page_id")),
+        Analysis("cart abandoners with purchase propensity", "Targeting",
+                 _first(has_event("cart"), has_event("purchase"), propensity_ok),
+                 _abandoner_propensity),
         Analysis("model-based targeting", "Targeting", never(MODEL_REASON), not_here),
     ]

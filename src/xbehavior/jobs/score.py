@@ -24,6 +24,8 @@ from xbehavior.models.io import load_model
 from xbehavior.models.tabular import TrainedTabularModel
 
 FEATURES_FILE = "features.json"
+#: written beside the scores: the ingest DataQuality of the scored log
+QUALITY_FILE = "data_quality.json"
 
 
 def save_feature_spec(model_dir: Path, vocabulary: FeatureVocabulary, max_len: int,
@@ -40,7 +42,9 @@ def score_customers(
 ) -> pd.DataFrame:
     """Score every customer with history before ``as_of`` (default: the day after the log ends).
 
-    Writes ``out`` (Parquet: user_id, as_of, purchase_probability, predicted) and returns it.
+    Writes ``out`` (Parquet: user_id, as_of, purchase_probability, predicted) and, beside
+    it, ``data_quality.json`` (the ingest record of the scored log: rows read = kept +
+    dropped by reason); returns the scores with that record in ``attrs["data_quality"]``.
     """
     spec_path = Path(run_dir) / "models" / FEATURES_FILE
     if not spec_path.is_file():
@@ -52,7 +56,7 @@ def score_customers(
         raise DataError(f"{model_dir}: no such model; this run has {', '.join(found)}")
     fitted = load_model(model_dir)
     engine = DuckDBEngine()
-    ingest_dataset(engine, spec["dataset"], input)
+    quality = ingest_dataset(engine, spec["dataset"], input)
     build_orders(engine)
     if as_of is None:
         last = engine.sql("SELECT max(ts) AS t FROM orders")["t"].iloc[0]
@@ -69,7 +73,18 @@ def score_customers(
         "purchase_probability": proba, "predicted": (proba >= fitted.threshold_).astype(int),
     })
     write_with(Path(out), lambda p: scores.to_parquet(p, index=False))
+    write_text(Path(out).parent / QUALITY_FILE, json.dumps(quality.to_dict(), indent=2))
+    scores.attrs["data_quality"] = quality.to_dict()
     return scores
+
+
+def quality_line(quality: dict) -> str:
+    """One line from a ``DataQuality.to_dict()``: rows read, kept, dropped (by reason), flags."""
+    reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(quality["dropped_by_reason"].items()))
+    flags = ", ".join(f"{f} {n:,}" for f, n in sorted(quality["kept_but_flagged"].items()) if n)
+    return (f"data quality: {quality['rows_read']:,} rows read, {quality['rows_kept']:,} kept, "
+            f"{quality['rows_dropped']:,} dropped{f' ({reasons})' if reasons else ''}"
+            f"{f'; flagged {flags}' if flags else ''}")
 
 
 def _model_input(fitted: object, examples: pd.DataFrame, data: SequenceData,

@@ -15,7 +15,7 @@ from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import DataError
 from xbehavior.features.sessions import sessionise
 from xbehavior.features.user_features import user_features
-from xbehavior.ingest import ingest_dataset
+from xbehavior.ingest import DataQuality, ingest_dataset
 from xbehavior.segments.config import SegmentConfig
 from xbehavior.segments.segment import SegmentationResult, monthly_metrics, segment_users
 
@@ -25,6 +25,7 @@ EVENT_LOGS = ("rees46",)
 NO_USERS = {
     "eshop_clickstream": "has no user id (only session ids)",
     "online_shoppers": "is a session table without user ids",
+    "olist": "is a lead table (one row per marketing lead, no purchases)",
 }
 
 #: the report's sentence on how these users are described
@@ -49,18 +50,18 @@ def behaviour_matrix(features: pd.DataFrame) -> pd.DataFrame:
 
 def segment_event_log(
     dataset: str, input: Path | None = None, n_clusters: int | None = None, seed: int = 0,
-) -> tuple[SegmentationResult, pd.DataFrame]:
+) -> tuple[SegmentationResult, pd.DataFrame, DataQuality]:
     """Segment the users of event log ``dataset`` (bundled copy, or ``input`` in its layout).
 
-    Returns the SegmentationResult and an empty month-by-month frame (the per-month
-    features are order-based; see segment_job). No rule-based reference: it needs orders per
-    month, which a short clickstream window cannot estimate.
+    Returns the SegmentationResult, an empty month-by-month frame (the per-month
+    features are order-based; see segment_job) and the ingest DataQuality. No rule-based
+    reference: it needs orders per month, which a short clickstream window cannot estimate.
     """
     if dataset in NO_USERS:
         raise DataError(f"dataset {dataset!r} {NO_USERS[dataset]}, so its customers cannot be "
                         "segmented; choose online_retail, dunnhumby or rees46")
     engine = DuckDBEngine()
-    ingest_dataset(engine, dataset, input)
+    quality = ingest_dataset(engine, dataset, input)
     sessionise(engine)
     features = user_features(engine)
     if features.empty:
@@ -72,4 +73,4 @@ def segment_event_log(
     cfg = SegmentConfig(n_clusters=n_clusters, seed=seed)
     result = segment_users(behaviour_matrix(features), None, None, cfg,
                            converted=by_user["n_purchases"] > 0, country=country)
-    return result, monthly_metrics({}, cfg)
+    return result, monthly_metrics({}, cfg), quality

@@ -7,22 +7,24 @@ within the H days after it (the main job's test outcome). Every clusterer is fit
 scored, then again month by month over the first six full calendar months. No sequence model
 is trained here, so the "<model>+kmeans" rows need ``xbehavior run`` (the report says so).
 Writes ``segment_metrics.csv``, ``segment_monthly.csv``, ``segment_profiles.csv``,
-``segments.parquet`` and ``segments.html`` to ``out``.
+``segments.parquet``, ``data_quality.json`` (the ingest record: rows read = kept + dropped by
+reason, also a table in the report) and ``segments.html`` to ``out``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from xbehavior.atomic import write_with
+from xbehavior.atomic import write_text, write_with
 from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import DataError
 from xbehavior.features import TABULAR_FEATURES, build_examples, build_orders
 from xbehavior.features.monthly import monthly_user_features
 from xbehavior.features.user_attributes import main_attribute
-from xbehavior.ingest import ingest_dataset
+from xbehavior.ingest import DataQuality, ingest_dataset
 from xbehavior.jobs.data_prep import REPURCHASE_DATASETS
 from xbehavior.jobs.segment_events import EVENT_LOG_DESCRIBED, segment_event_log
 from xbehavior.report import Section, render_report
@@ -42,11 +44,11 @@ def run_segmentation(
     seed: int = 0,
 ) -> SegmentationResult:
     if dataset not in ORDER_LOGS:  # a clickstream log: users described by user_features
-        result, monthly = segment_event_log(dataset, input, n_clusters, seed)
-        _write(out, dataset, result, monthly, EVENT_LOG_DESCRIBED)
+        result, monthly, quality = segment_event_log(dataset, input, n_clusters, seed)
+        _write(out, dataset, result, monthly, quality, EVENT_LOG_DESCRIBED)
         return result
     engine = DuckDBEngine()
-    ingest_dataset(engine, dataset, input)
+    quality = ingest_dataset(engine, dataset, input)
     build_orders(engine)
     span = engine.sql("SELECT min(ts) AS first, max(ts) AS last FROM orders").iloc[0]
     cutoff, horizon, described = _cutoff(dataset, pd.Timestamp(span["last"]))
@@ -70,7 +72,7 @@ def run_segmentation(
         months=1)
     months = monthly_user_features(engine, first_full, n_months=6)
     monthly = monthly_metrics(months, cfg)
-    _write(out, dataset, result, monthly, described)
+    _write(out, dataset, result, monthly, quality, described)
     return result
 
 
@@ -87,9 +89,18 @@ def _cutoff(dataset: str, last: pd.Timestamp) -> tuple[pd.Timestamp, int, str]:
     )
 
 
+def quality_table(quality: DataQuality) -> pd.DataFrame:
+    """The ingest record as rows (item, rows): read, kept, each drop reason, each flag."""
+    rows = [("rows read", quality.rows_read), ("rows kept", quality.rows_kept)]
+    rows += [(f"dropped: {r}", n) for r, n in sorted(quality.dropped.items())]
+    rows += [(f"kept, flagged: {f}", n) for f, n in sorted(quality.notes.items())]
+    return pd.DataFrame(rows, columns=["item", "rows"])
+
+
 def _write(out: Path, dataset: str, result: SegmentationResult, monthly: pd.DataFrame,
-           described: str = "") -> None:
+           quality: DataQuality, described: str = "") -> None:
     out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "data_quality.json", json.dumps(quality.to_dict(), indent=2))
     write_with(out / "segment_metrics.csv", lambda p: result.metrics.to_csv(p, index=False))
     write_with(out / "segment_monthly.csv", lambda p: monthly.to_csv(p, index=False))
     write_with(out / "segment_profiles.csv", lambda p: result.profiles.to_csv(p, index=False))
@@ -112,5 +123,8 @@ def _write(out: Path, dataset: str, result: SegmentationResult, monthly: pd.Data
                 ("Month by month", monthly)],
         figures=list(metric_heatmaps(monthly).values()) if len(monthly) else [],
     )
+    source = Section("Data quality", paragraphs=[
+        f"What ingest did to {quality.source}: rows read = kept + dropped by reason; flagged "
+        "rows are kept."], tables=[("Ingest", quality_table(quality))])
     render_report(f"xbehavior segments: {dataset}", f"{len(result.labels):,} customers",
-                  [section], out / "segments.html")
+                  [section, source], out / "segments.html")
