@@ -1,19 +1,48 @@
-"""The ``xbehavior`` command line. Errors of the user's making print one line, no traceback."""
+"""The ``xbehavior`` command line. Errors of the user's making print one line, no traceback.
+
+Any other exception is a bug: it prints one "internal error" line and exits 3 (the traceback
+only with ``XBEHAVIOR_DEBUG=1``).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from xbehavior.errors import XBehaviorError
+from xbehavior.errors import ConfigError, XBehaviorError
 from xbehavior.ingest.cli import ingest_app
 from xbehavior.jobs.analytics_cli import analyze
 
-app = typer.Typer(
+#: exit code of an unexpected exception (2: the user's error)
+INTERNAL_ERROR = 3
+
+
+class _App(typer.Typer):
+    """A Typer app whose console entry turns any exception into one line (last defence)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except XBehaviorError as err:
+            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        except Exception as err:
+            if os.environ.get("XBEHAVIOR_DEBUG") == "1":
+                raise
+            message = str(err).strip().splitlines()
+            console.print(f"[bold red]internal error:[/] {type(err).__name__}: "
+                          f"{message[0] if message else ''} — please report it; set "
+                          "XBEHAVIOR_DEBUG=1 for the traceback", highlight=False, soft_wrap=True)
+            sys.exit(INTERNAL_ERROR)
+
+
+app = _App(
     name="xbehavior",
     help="Cross-national e-commerce behaviour analytics: models, segments, insights, report.",
     no_args_is_help=True,
@@ -76,10 +105,14 @@ def segment(
     seed: Annotated[int, typer.Option(help="seed for every random choice")] = 0,
 ) -> None:
     """Segment customers: every clusterer, honest metrics, month-by-month heatmaps."""
+    from xbehavior.atomic import output_folder
     from xbehavior.jobs.segment_job import run_segmentation
+    from xbehavior.segments.config import segment_config
 
     try:
-        result = run_segmentation(dataset, out, input, n_clusters, seed)
+        segment_config(n_clusters=n_clusters, seed=seed)  # refuse bad settings before ingest
+        with output_folder(out):
+            result = run_segmentation(dataset, out, input, n_clusters, seed)
     except XBehaviorError as err:
         fail(err)
     console.print(f"[green]segmented[/] {len(result.labels):,} customers -> "
@@ -94,19 +127,15 @@ def score(
     input: Annotated[Path | None, typer.Option(
         "--input", help="log to score, in the run dataset's layout [default: bundled]")] = None,
     as_of: Annotated[str | None, typer.Option(
-        help="score as of this date, YYYY-MM-DD [default: the day after the log ends]")] = None,
+        help="score as of this date, YYYY-MM-DD or YYYY-MM-DDTHH:MM "
+             "[default: the day after the log ends]")] = None,
     out: Annotated[Path, typer.Option(help="output Parquet file")] = Path("scores.parquet"),
 ) -> None:
     """Apply a saved model to a log: purchase probability per customer, as of a date."""
-    import pandas as pd
-
     from xbehavior.jobs.score import quality_line, score_customers
 
     try:
-        when = pd.Timestamp(as_of) if as_of else None
-    except ValueError:
-        fail(XBehaviorError(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD"))
-    try:
+        when = parse_as_of(as_of) if as_of else None
         scores = score_customers(run_dir, model, out, input, when)
     except XBehaviorError as err:
         fail(err)
@@ -114,13 +143,20 @@ def score(
     console.print(quality_line(scores.attrs["data_quality"]), soft_wrap=True)
 
 
-def main() -> None:  # pragma: no cover - console entry
+def parse_as_of(text: str) -> Any:
+    """``--as-of`` as a naive pandas Timestamp: ISO date or date-time only (no "now", no zone)."""
+    import pandas as pd
+
     try:
-        app()
-    except XBehaviorError as err:
-        console.print(f"error: {err}")
-        sys.exit(2)
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--as-of {text!r} is not a date; use YYYY-MM-DD "
+                          "(or YYYY-MM-DDTHH:MM)") from None
+    if when.tzinfo is not None:
+        raise ConfigError(f"--as-of {text!r} has a time zone; give the log's local time "
+                          "without one, e.g. 2011-06-01")
+    return pd.Timestamp(when)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    app()

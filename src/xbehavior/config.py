@@ -21,7 +21,7 @@ class RunConfig(BaseModel):
     dataset: str = "online_retail"
     input: Path | None = Field(None, description="a file in the dataset's layout, else bundled")
     out: Path | None = Field(None, description="output folder; default runs/<timestamp>")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="numpy / sklearn seeds: 32-bit")
     # learning task: purchase again within horizon_days of a cut-off
     horizon_days: int | None = Field(None, ge=7, le=365, description="None: dataset default")
     n_train_cutoffs: int = Field(4, ge=1, le=24)
@@ -74,4 +74,29 @@ def make_config(**settings: object) -> RunConfig:
         if first["type"] == "extra_forbidden":
             hint = _hint(field, list(RunConfig.model_fields))
             raise ConfigError(f"unknown setting {field!r}{hint}") from None
-        raise ConfigError(f"setting {field!r}: {first['msg']}") from None
+        raise ConfigError(validation_line(err, "setting")) from None
+
+
+#: numpy / sklearn seeds are unsigned 32-bit integers
+SEED_LIMIT = 2**32
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if 0 <= seed < 2**32, else a one-line ConfigError."""
+    if not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"--seed {seed} is out of range; use a whole number from 0 to "
+                          f"{SEED_LIMIT - 1}")
+    return seed
+
+
+def validation_line(err: ValidationError, where: str) -> str:
+    """One line from a pydantic ValidationError: ``where``, the first bad field, its value and
+    what is allowed (pydantic's own message), plus how many other fields failed."""
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "settings"
+    value = repr(first.get("input"))
+    value = value if len(value) <= 60 else value[:57] + "..."
+    more = f" (and {len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
+    # a missing field's or a whole-object check's "input" is the parent object: not shown
+    shown = "" if first["type"] == "missing" or not first["loc"] else f" = {value}"
+    return f"{where} {field!r}{shown}: {first['msg'].lower()}{more}"

@@ -13,6 +13,8 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
+from xbehavior import atomic
+
 
 class Engine(Protocol):
     """What a stage may ask of an engine."""
@@ -33,7 +35,7 @@ class Engine(Protocol):
         """Column names of a table, in order."""
 
     def to_parquet(self, table: str, path: Path) -> None:
-        """Write a table to a Parquet file."""
+        """Write a table to a Parquet file, atomically (all or nothing at ``path``)."""
 
 
 class DuckDBEngine:
@@ -75,4 +77,9 @@ class DuckDBEngine:
         return [row[0] for row in self.con.execute(f"DESCRIBE {table}").fetchall()]
 
     def to_parquet(self, table: str, path: Path) -> None:
-        self.execute(f"COPY {table} TO '{path}' (FORMAT PARQUET)")
+        # COPY into a temp file beside ``path``, then one rename: a reader never sees half a file
+        def copy(tmp: Path) -> None:
+            quoted = "'" + str(tmp).replace("'", "''") + "'"
+            self.execute(f"COPY {table} TO {quoted} (FORMAT PARQUET)")
+
+        atomic.write_with(Path(path), copy)

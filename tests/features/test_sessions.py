@@ -61,6 +61,21 @@ def test_sessions_and_labels_hand_worked(engine):
     assert rows == expected
 
 
+def test_a_cart_left_after_a_purchase_is_abandoned():
+    eng = DuckDBEngine(threads=1)
+    eng.register("events", _events([
+        ("c", None, "12:00:00", "cart", None),
+        ("c", None, "12:05:00", "purchase", 9.0),
+        ("c", None, "12:10:00", "cart", None),       # carted again, never bought: abandoned
+        ("c", None, "15:00:00", "cart", None),       # new session c#2
+        ("c", None, "15:00:00", "purchase", 4.0),    # bought at the cart's instant: not
+    ]))
+    counts = sessionise(eng)
+    assert (counts["cart_sessions"], counts["cart_abandoned"], counts["converted"]) == (2, 1, 2)
+    got = eng.sql("SELECT session_id, cart_abandoned FROM sessions ORDER BY 1")
+    assert got.values.tolist() == [["c#1", True], ["c#2", False]]
+
+
 def test_gap_is_configurable_and_source_ids_optional(engine):
     # 60-min gap: a's 30:01 gap no longer splits; ignoring b's ids, its 4 h gap splits.
     counts = sessionise(engine, gap_minutes=60, use_source_ids=False)
@@ -79,7 +94,8 @@ def test_rees46_source_sessions_match_source_md():
     ingest_dataset(eng, "rees46")
     counts = sessionise(eng)
     # SOURCE.md: 5,061 session ids, one shared by 2 users -> 5,062 (user, session) pairs;
-    # 200 sessions with a purchase, 118 with a cart, 53 cart-but-no-purchase.
+    # 200 sessions with a purchase, 118 with a cart, 53 cart-but-no-purchase, and 3 more
+    # that purchased, then carted again and left: 56 abandoned carts.
     assert counts == {"sessions": 5_062, "events_in_sessions": 17_419,
                       "events_without_session": 0, "converted": 200, "cart_sessions": 118,
-                      "cart_abandoned": 53}
+                      "cart_abandoned": 56}

@@ -60,8 +60,8 @@ def test_empty_file(engine, write_csv):
 def test_customer_id_not_a_number(engine, write_csv):
     path = write_csv(HEADER + GOOD + GOOD.replace("17850.0", "abc"))
     assert _error(engine, path) == (
-        f"[IN006 bad_number] {path}: row 2, column 'CustomerID': 'abc' is not a number; fix: "
-        "correct or remove the value (numbers use '.' decimals)")
+        f"[IN006 bad_number] {path}: row 2, column 'CustomerID': 'abc' is not a whole-number "
+        "customer id; fix: correct or remove the value (numbers use '.' decimals)")
 
 
 def test_bad_invoice_date_names_row_and_value(engine, write_csv):

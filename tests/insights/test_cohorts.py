@@ -1,7 +1,8 @@
 import pytest
 
-from tests.insights.conftest import make_events
 from xbehavior.insights.cohorts import repeat_purchase_rate, retention_matrix, retention_wide
+
+from .factories import make_events
 
 
 @pytest.fixture

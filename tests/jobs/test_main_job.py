@@ -38,6 +38,10 @@ def run_dir(retail_slice: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return out
 
 
+def _no_nan(name: str) -> None:
+    raise AssertionError(f"metrics.json holds {name}, which strict JSON parsers reject")
+
+
 def test_outputs_exist(run_dir: Path) -> None:
     for name in ("report.html", "metrics.json", "scores.parquet", "audience.csv",
                  "models/lstm/model.safetensors", "models/xlstm_paper/config.json"):
@@ -48,7 +52,7 @@ def test_outputs_exist(run_dir: Path) -> None:
 
 
 def test_metrics_on_the_same_test_set_and_above_chance(run_dir: Path) -> None:
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text(), parse_constant=_no_nan)
     test = metrics["test_metrics"]
     assert {"lightgbm", "logreg", "base_rate", "lstm", "xlstm_paper"} <= set(test)
     sizes = {m["n"] for m in test.values()}

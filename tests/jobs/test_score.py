@@ -65,3 +65,90 @@ def test_score_applies_a_saved_tabular_model_like_in_training(trained, name, tmp
     assert quality["dropped_by_reason"]["duplicate"] == raw.duplicated().sum()
     assert (f"data quality: {len(raw):,} rows read, {quality['rows_kept']:,} kept, "
             f"{quality['rows_dropped']:,} dropped (") in result.output
+
+
+def _score(run, path, out, *extra):
+    return runner.invoke(app, ["score", str(run), "--model", "logreg", "--input", str(path),
+                               "--out", str(out), *extra])
+
+
+def test_score_refuses_to_overwrite_its_input(trained) -> None:
+    run, path, *_ = trained
+    before = path.read_bytes()
+    result = _score(run, path, path)
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"error: --out {path} would overwrite the input {path}; "
+                                      "write the scores to another file")
+    assert path.read_bytes() == before
+
+
+def test_score_refuses_a_folder_as_out(trained, tmp_path) -> None:
+    run, path, *_ = trained
+    result = _score(run, path, tmp_path)
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"error: --out {tmp_path} is a folder; give a file name, "
+                                      f"e.g. {tmp_path / 'scores.parquet'}")
+
+
+@pytest.mark.parametrize("as_of, message", [
+    ("now", "error: --as-of 'now' is not a date; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM)"),
+    ("2011-02-30", "error: --as-of '2011-02-30' is not a date; use YYYY-MM-DD "
+                   "(or YYYY-MM-DDTHH:MM)"),
+    ("2011-06-01T00:00+01:00", "error: --as-of '2011-06-01T00:00+01:00' has a time zone; give "
+                               "the log's local time without one, e.g. 2011-06-01"),
+])
+def test_score_parses_as_of_strictly(trained, tmp_path, as_of, message) -> None:
+    run, path, *_ = trained
+    result = _score(run, path, tmp_path / "s.parquet", "--as-of", as_of)
+    assert result.exit_code == 2 and result.output.strip() == message
+
+
+def test_score_refuses_an_as_of_after_the_log(trained, tmp_path) -> None:
+    run, path, *_ = trained
+    last = pd.read_parquet(path)["InvoiceDate"].max()
+    result = _score(run, path, tmp_path / "s.parquet", "--as-of", "2999-01-01")
+    assert result.exit_code == 2
+    assert f"no activity is known after {pd.Timestamp(last)}; scores would extrapolate; " \
+           f"choose {pd.Timestamp(last).floor('D') + pd.Timedelta(days=1):%Y-%m-%d} or " \
+           "earlier" in result.output
+    assert not (tmp_path / "s.parquet").exists()
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("{}", "features.json: 'dataset': field required (and 3 more); re-run 'xbehavior run' "
+           "to recreate it"),
+    ('{"dataset": "online_retail", "max_len": -5, "horizon_days": 90, "vocabulary": '
+     '{"step_mean": [0], "step_std": [1], "countries": []}}',
+     "features.json: 'max_len' = -5: input should be greater than or equal to 2; re-run"),
+    ("[1]", "features.json holds a JSON list, not an object; re-run"),
+])
+def test_score_refuses_a_tampered_feature_spec(trained, tmp_path, spec, message) -> None:
+    import shutil
+
+    run, path, *_ = trained
+    copy = shutil.copytree(run, tmp_path / "run")
+    (copy / "models" / "features.json").write_text(spec)
+    result = _score(copy, path, tmp_path / "s.parquet")
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_unexpected_errors_are_one_line_exit_3(monkeypatch, capsys, trained, tmp_path) -> None:
+    import xbehavior.jobs.score as score_job
+
+    run, *_ = trained
+
+    def boom(*args, **kwargs):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(score_job, "score_customers", boom)
+    monkeypatch.delenv("XBEHAVIOR_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as ended:
+        app(["score", str(run), "--out", str(tmp_path / "s.parquet")])
+    assert ended.value.code == 3
+    err = capsys.readouterr().err.strip()
+    assert err == ("internal error: KeyError: 'oops' — please report it; set XBEHAVIOR_DEBUG=1 "
+                   "for the traceback")
+    monkeypatch.setenv("XBEHAVIOR_DEBUG", "1")
+    with pytest.raises(KeyError):
+        app(["score", str(run), "--out", str(tmp_path / "s.parquet")])

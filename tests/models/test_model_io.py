@@ -72,3 +72,100 @@ def test_lightgbm_without_its_tree_file_is_data_error(tmp_path):
     (tmp_path / "model.txt").unlink()
     with pytest.raises(DataError, match=r"model\.txt"):
         load_model(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def saved_rnn(tmp_path_factory):
+    """A small rnn saved once; tests tamper with copies of its folder."""
+    from tests.models.conftest import synthetic_sequences
+
+    train, val = synthetic_sequences(60, 0), synthetic_sequences(30, 1)
+    tm = fit_sequence_model("rnn", train, val, TrainConfig(model={"hidden": 4}, max_epochs=1))
+    return save_sequence_model(tm, tmp_path_factory.mktemp("rnn") / "rnn")
+
+
+def _copy(src, tmp_path):
+    import shutil
+
+    return shutil.copytree(src, tmp_path / src.name)
+
+
+def _edit(folder, **changes):
+    meta = json.loads((folder / "config.json").read_text())
+    for key, change in changes.items():
+        meta[key] = change(meta[key]) if callable(change) else change
+    (folder / "config.json").write_text(json.dumps(meta))
+
+
+def test_saving_leaves_no_temporary_files(saved_rnn):
+    assert sorted(p.name for p in saved_rnn.iterdir()) == ["config.json", "model.safetensors"]
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (lambda d: (d / "model.safetensors").write_bytes(b"garbage"),
+     r"rnn/model\.safetensors is not a valid safetensors file \(.*\); re-run 'xbehavior run' "
+     r"to recreate it$"),
+    (lambda d: (d / "config.json").write_text("{not json"),
+     r"rnn/config\.json is not valid JSON \("),
+    (lambda d: (d / "config.json").write_text("[1]"),
+     r"rnn/config\.json holds a JSON list, not an object; re-run"),
+    (lambda d: _edit(d, threshold="high"),
+     r"rnn/config\.json: 'threshold' = 'high': input should be a valid number"),
+    (lambda d: _edit(d, n_features=lambda n: n + 1),
+     r"rnn/config\.json: .*feature_names has 4 entries, n_features says 5"),
+    (lambda d: _edit(d, context_mean=lambda v: v[:-1]),
+     r"rnn/config\.json: 'settings': value error, context_mean has 2 entries, n_context says 3"),
+    (lambda d: _edit(d, model_config={"hidden_size": 4}),
+     r"rnn/config\.json: rnn: unknown setting\(s\) \['hidden_size'\]"),
+    (lambda d: _edit(d, model_config={"hidden": 5}),
+     r"rnn/model\.safetensors: tensor '.*' has shape \(.*\), config\.json implies"),
+])
+def test_a_tampered_sequence_model_is_one_line_data_error(saved_rnn, tmp_path, tamper, message):
+    folder = _copy(saved_rnn, tmp_path)
+    tamper(folder)
+    with pytest.raises(DataError, match=message) as err:
+        load_model(folder)
+    assert "\n" not in str(err.value)
+
+
+def test_a_removed_tensor_is_named(saved_rnn, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = _copy(saved_rnn, tmp_path)
+    state = load_file(str(folder / "model.safetensors"))
+    dropped = sorted(state)[0]
+    del state[dropped]
+    save_file(state, str(folder / "model.safetensors"))
+    with pytest.raises(DataError, match=rf"missing tensor\(s\) \['{dropped}'\], unexpected \[\]"):
+        load_model(folder)
+
+
+@pytest.fixture(scope="module")
+def saved_tabular(tmp_path_factory):
+    (xt, yt), (xv, yv) = _tabular(400, 0), _tabular(200, 1)
+    root = tmp_path_factory.mktemp("tab")
+    return {name: save_tabular_model(fit_tabular(name, xt, yt, xv, yv), root / name)
+            for name in ("lightgbm", "logreg")}
+
+
+@pytest.mark.parametrize("name, tamper, message", [
+    ("lightgbm", lambda d: (d / "model.txt").write_text("garbage\n"),
+     r"lightgbm/model\.txt is not a valid LightGBM model \("),
+    ("lightgbm", lambda d: _edit(d, feature_names=lambda v: v[::-1]),
+     r"lightgbm/config\.json: feature_names differ from those stored in model\.txt "
+     r"\(3 features\)"),
+    ("lightgbm", lambda d: _edit(d, feature_names=lambda v: v[:-1]),
+     r"feature_names differ from those stored in model\.txt"),
+    ("logreg", lambda d: _edit(d, coef=lambda v: [v[0][:-1]]),
+     r"logreg/config\.json: .*coef\[0\] has 2 entries, feature_names says 3"),
+    ("logreg", lambda d: _edit(d, name="svm"),
+     r"logreg/config\.json: 'name' = 'svm': input should be 'lightgbm', 'logreg' or "
+     r"'base_rate'"),
+])
+def test_a_tampered_tabular_model_is_one_line_data_error(saved_tabular, tmp_path, name, tamper,
+                                                         message):
+    folder = _copy(saved_tabular[name], tmp_path)
+    tamper(folder)
+    with pytest.raises(DataError, match=message) as err:
+        load_model(folder)
+    assert "\n" not in str(err.value)

@@ -15,7 +15,7 @@ Tables written:
 - ``session_events`` (a view): the events plus ``session_key``.
 - ``sessions``: one row per session, columns ``SESSION_COLUMNS`` (see docs/SCHEMA.md), with
   labels ``converted`` (has a purchase) and ``cart_abandoned`` (has a cart event and no
-  purchase; NULL for sessions without a cart event).
+  purchase at or after its last cart event; NULL for sessions without a cart event).
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ _SESSION_AGGREGATES = """min(ts) AS start_ts, max(ts) AS end_ts,
          arg_min(country, ts) FILTER (WHERE country IS NOT NULL) AS country,
          arg_min(device, ts) FILTER (WHERE device IS NOT NULL) AS device,
          arg_min(os, ts) FILTER (WHERE os IS NOT NULL) AS os,
-         arg_min(browser, ts) FILTER (WHERE browser IS NOT NULL) AS browser"""
+         arg_min(browser, ts) FILTER (WHERE browser IS NOT NULL) AS browser,
+         max(ts) FILTER (WHERE event_type = 'cart') AS _last_cart,
+         max(ts) FILTER (WHERE event_type = 'purchase') AS _last_buy"""
 
 # One scan: gap sessions group by their integer id (the string keys are NULL there, so cost
 # nothing to hash); source sessions by (user_id, session id).
@@ -98,8 +100,10 @@ WITH agg AS (
   GROUP BY _session_no, CASE WHEN _session_no IS NULL THEN user_id END,
            CASE WHEN _session_no IS NULL THEN session_key END
 )
-SELECT *, n_purchases > 0 AS converted,
-       CASE WHEN n_carts > 0 THEN n_purchases = 0 END AS cart_abandoned
+SELECT * EXCLUDE (_last_cart, _last_buy), n_purchases > 0 AS converted,
+       -- abandoned = the cart was left: no purchase at or after the session's last cart event
+       -- (the same rule as insights.descriptive.cart_abandonment)
+       CASE WHEN n_carts > 0 THEN coalesce(_last_buy < _last_cart, TRUE) END AS cart_abandoned
 FROM agg ORDER BY user_id, start_ts, session_id
 """
 

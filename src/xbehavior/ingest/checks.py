@@ -67,10 +67,14 @@ UNSUPPORTED_FILE = Rule(
     "IN009", "unsupported_file",
     "give a .csv, .tsv or .txt file (optionally .gz) or a .parquet file",
 )
+RAGGED_ROW = Rule(
+    "IN010", "ragged_row",
+    "give every row as many fields as the header (quote a field that holds the delimiter)",
+)
 
 RULES = (
     MISSING_FILE, EMPTY_INPUT, MISSING_COLUMN, BAD_TIMESTAMP, MIXED_TIMEZONES, BAD_NUMBER,
-    ABSURD_PRICE, UNKNOWN_EVENT, UNSUPPORTED_FILE,
+    ABSURD_PRICE, UNKNOWN_EVENT, UNSUPPORTED_FILE, RAGGED_ROW,
 )
 
 #: non-fatal row-level reasons: dropped and counted (first matching reason wins; an adapter's
@@ -95,9 +99,37 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
 
 def check_file(path: Path) -> None:
-    """IN001: the input file exists."""
+    """IN001: the input file exists; IN009: it is not a folder; IN002: it is not 0 bytes."""
     if not path.exists():
         raise MISSING_FILE.fail(path, "file not found")
+    if path.is_dir():
+        raise UNSUPPORTED_FILE.fail(path, "is a folder, not a file", "give the file inside it")
+    if path.stat().st_size == 0:
+        raise EMPTY_INPUT.fail(path, "the file is empty (0 bytes)")
+
+
+def read_error(path: Path, err: Exception) -> DataError:
+    """The one-line error for a file the engine could not read (``err``: its exception)."""
+    text = str(err)
+    first = text.splitlines()[0] if text else type(err).__name__
+    if "not utf-8" in text.lower() or "invalid unicode" in text.lower():
+        return UNSUPPORTED_FILE.fail(
+            path, "is not UTF-8 text", "re-save it as UTF-8, or name its encoding (xbehavior "
+            "ingest file --encoding latin-1, or 'encoding:' in a --mapping file)")
+    if "gzip" in text.lower():
+        return UNSUPPORTED_FILE.fail(path, "is not a valid gzip file",
+                                     "give the plain file, or compress it with gzip")
+    if "magic bytes" in text.lower() or "parquet" in text.lower():
+        return UNSUPPORTED_FILE.fail(path, f"is not a valid Parquet file ({first})",
+                                     "give a complete Parquet file (it may be truncated)")
+    if "CSV Error on Line" in text:
+        # DuckDB's line number is approximate when it reads in parallel: "near line"
+        line = first.rsplit(": ", 1)[-1]
+        why = next((x for x in text.splitlines()[2:] if x.strip()), "").strip()
+        return UNSUPPORTED_FILE.fail(path, f"cannot be read near line {line} ({why})",
+                                     "correct that line (check the delimiter and quoting)")
+    return UNSUPPORTED_FILE.fail(path, f"cannot be read ({first})",
+                                 "check that it is a CSV or Parquet file")
 
 
 def check_columns(path: Path, needed: dict[str, str], present: list[str]) -> None:

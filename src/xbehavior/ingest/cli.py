@@ -7,9 +7,11 @@ The lead mounts ``ingest_app`` as ``xbehavior ingest``; it runs standalone too
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import typer
 
 from xbehavior.engine import DuckDBEngine
@@ -66,11 +68,29 @@ def _report(quality: DataQuality, as_json: bool) -> None:
         typer.echo(f"  flagged   {flag:<20} {n:,}")
 
 
+def _check_out(out: Path | None, source: Path | None) -> None:
+    """Refuse an ``--out`` that is a folder or the input file itself (inputs are never
+    modified); checked before ingesting so a bad path fails fast."""
+    if out is None:
+        return
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: is a folder; give a file name such as "
+                          f"{out / 'events.parquet'}")
+    if source is not None and out.exists() and source.exists() and os.path.samefile(out, source):
+        raise ConfigError(f"--out {out}: is the input file, which is never overwritten; "
+                          "write to another file (e.g. events.parquet)")
+
+
 def _finish(engine: DuckDBEngine, quality: DataQuality, table: str, out: Path | None,
             as_json: bool) -> None:
     _report(quality, as_json)
     if out is not None:
-        engine.to_parquet(table, out)
+        try:  # a missing folder is created; any other failure is one line, not a traceback
+            engine.to_parquet(table, out)
+        except (OSError, duckdb.Error) as err:
+            detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ConfigError(f"--out {out}: cannot write the Parquet file ({detail}); "
+                              "give a writable file path") from None
         typer.echo(f"wrote {table} to {out}")
 
 
@@ -92,6 +112,7 @@ def dataset_cmd(
     """Ingest a bundled real dataset (or a file with the same layout)."""
 
     def go() -> None:
+        _check_out(out, input_path)
         engine = DuckDBEngine()
         quality = ingest_dataset(engine, name, input_path)
         table = TABLES.get(name, "events")
@@ -113,6 +134,8 @@ def file_cmd(
     default_event: Annotated[str | None, typer.Option(
         help="event type when there is no event column (e.g. purchase)")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed)")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="CSV text encoding: utf-8 (default), latin-1 or utf-16")] = None,
     max_price: Annotated[float | None, typer.Option(
         help="highest plausible unit price; above it is an error (default 1e6)")] = None,
     out: Annotated[Path | None, typer.Option(help="write events to this Parquet file")] = None,
@@ -121,11 +144,13 @@ def file_cmd(
     """Ingest your own log through a column mapping (flags override the mapping file)."""
 
     def go() -> None:
+        _check_out(out, path)
         spec: dict[str, Any] = load_mapping(mapping) if mapping else {}
         spec["columns"] = {**spec.get("columns", {}), **_pairs(map_, "--map")}
         spec["events"] = {**spec.get("events", {}), **_pairs(event, "--event")}
         flags = {"ts_format": ts_format, "timezone": timezone,
-                 "default_event": default_event, "delimiter": delimiter, "max_price": max_price}
+                 "default_event": default_event, "delimiter": delimiter, "encoding": encoding,
+                 "max_price": max_price}
         spec.update({k: v for k, v in flags.items() if v is not None and k in MAPPING_KEYS})
         engine = DuckDBEngine()
         quality = ingest_file(engine, path, validate_mapping(spec, "--map/--event flags"))

@@ -19,9 +19,15 @@ raw CSV error instead of our one-line message.
 
 from __future__ import annotations
 
+import csv
+import gzip
+import re
 import zoneinfo
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+
+import duckdb
 
 from xbehavior.engine import Engine
 from xbehavior.errors import ConfigError
@@ -29,7 +35,14 @@ from xbehavior.ingest import checks
 from xbehavior.ingest.quality import DataQuality
 from xbehavior.ingest.schema import EVENT_COLUMNS, EVENT_TYPES
 
-_OFFSET_RE = r"(Z|UTC|GMT|[+-]\d\d(:?\d\d)?)$"
+# an offset, or a trailing zone name ('Europe/Paris', 'CET'): a naive cast would silently drop
+# the name and read the wall clock as UTC, so such values are parsed as zoned instead
+_OFFSET_RE = r"(Z|UTC|GMT|[+-]\d\d(:?\d\d)?|\s[A-Za-z][A-Za-z0-9_/+-]*)$"
+
+#: accepted timestamps: TS_MIN <= ts < TS_MAX (UTC); anything else is IN004. epoch_ms values
+#: must also be from EPOCH_MS_MIN on: before it they are almost surely seconds
+TS_MIN, TS_MAX, EPOCH_MS_MIN = "1970-01-01", "2101-01-01", "1971-01-01"
+TS_LAST = "2100-12-31"  # the last accepted day, for messages
 
 #: canonical columns read as numbers: a non-empty source cell that does not parse is IN006
 NUMERIC_COLUMNS = tuple(c for c, t in EVENT_COLUMNS.items() if t == "DOUBLE")
@@ -46,7 +59,8 @@ class SourceSpec:
     checked after missing_timestamp / missing_event and before the shared price and event
     rules. ``checked`` maps a non-numeric canonical column to the raw source expression it
     is parsed from: a non-empty raw value that yields NULL is a fatal IN006 (numeric columns
-    are always checked). ``dedupe_extra`` lists source expressions that must also be equal
+    are always checked; ``checked_as`` says, for the message, what a valid value is, default
+    'a number'). ``dedupe_extra`` lists source expressions that must also be equal
     for two rows to be duplicates (source detail the canonical columns do not keep).
     """
 
@@ -64,27 +78,90 @@ class SourceSpec:
     dedupe: bool = True
     reasons: dict[str, str] = field(default_factory=dict)
     checked: dict[str, str] = field(default_factory=dict)
+    checked_as: dict[str, str] = field(default_factory=dict)  # column -> 'a whole number'...
     dedupe_extra: tuple[str, ...] = ()
 
 
-def read_relation(path: Path, delimiter: str | None = None) -> str:
+def read_relation(path: Path, delimiter: str | None = None, encoding: str | None = None) -> str:
     """SQL table expression reading ``path`` (CSV/TSV, optionally gzipped, or Parquet).
 
-    CSV is read as text (``all_varchar``) so that a bad cell is reported, not guessed at.
+    CSV is read as text (``all_varchar``) so that a bad cell is reported, not guessed at;
+    ``encoding`` is DuckDB's CSV ``encoding`` (default UTF-8). Path and options are quoted.
     """
     checks.check_file(path)
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
-        return f"read_parquet('{path}')"
+        return f"read_parquet({_quote(str(path))})"
     if name.endswith((".parquet.gz", ".pq.gz")):
         # DuckDB cannot read a gzipped Parquet file; Parquet is compressed inside anyway
         raise checks.UNSUPPORTED_FILE.fail(
             path, "gzipped Parquet cannot be read", f"decompress it first (gunzip {path.name})")
     if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")):
         sep = delimiter or ("\t" if ".tsv" in name else None)
-        sep_sql = f", delim='{sep}'" if sep else ""
-        return f"read_csv('{path}', header=true, all_varchar=true{sep_sql})"
+        opts = (f", delim={_quote(sep)}" if sep else "") + (
+            f", encoding={_quote(encoding)}" if encoding else "")
+        return f"read_csv({_quote(str(path))}, header=true, all_varchar=true{opts})"
     raise checks.UNSUPPORTED_FILE.fail(path, f"cannot read {path.name!r}")
+
+
+def source_columns(engine: Engine, path: Path, relation: str) -> list[str]:
+    """Column names of ``relation`` (reading ``path``); an unreadable file, a duplicated
+    header or ragged rows raise a one-line DataError instead of a DuckDB traceback."""
+    try:
+        present = [str(c) for c in engine.sql(f"DESCRIBE SELECT * FROM {relation}").iloc[:, 0]]
+    except duckdb.Error as err:
+        raise checks.read_error(path, err) from None
+    if relation.startswith("read_csv("):
+        if len(present) == 1:
+            _check_ragged(path, present[0])
+        _check_duplicate_header(engine, path, relation)
+    return present
+
+
+def _check_duplicate_header(engine: Engine, path: Path, relation: str) -> None:
+    """IN003: DuckDB renames a repeated header ('Amount', 'Amount_1'): refuse it instead, so
+    a mapping never silently reads the wrong one of two columns."""
+    raw = relation.replace("header=true", "header=false", 1)
+    try:
+        names = [str(v) for v in engine.sql(f"SELECT * FROM {raw} LIMIT 1").iloc[0]]
+    except (duckdb.Error, IndexError):
+        return  # the header could not be re-read on its own; the full read reports problems
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise checks.MISSING_COLUMN.fail(
+            path, f"header names {', '.join(map(repr, repeated))} more than once",
+            "give every column a distinct header name")
+
+
+def _guess_delimiter(header: str) -> str | None:
+    return next((d for d in ",;\t|" if d in header), None)
+
+
+def _raise_ragged(path: Path, delim: str) -> None:
+    """IN010 naming the first data row whose field count differs from the header's, if any
+    (a Python scan, run only once a read has failed: DuckDB's own line numbers are not exact
+    when it reads in parallel)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        rows = (r for r in csv.reader(fh, delimiter=delim) if r)  # blank lines are skipped
+        width = len(next(rows, []))
+        for n, row in enumerate(rows, start=1):
+            if len(row) != width:
+                raise checks.RAGGED_ROW.fail(
+                    path, f"row {n} has {len(row)} fields, the header has {width} "
+                    f"(delimiter {delim!r})")
+
+
+def _check_ragged(path: Path, header: str) -> None:
+    """IN010: a CSV read as one column whose header holds a delimiter has rows with a
+    different field count (DuckDB's sniffer gives up on them): name the first such row."""
+    delim = _guess_delimiter(header)
+    if delim is None:
+        return
+    _raise_ragged(path, delim)
+    raise checks.RAGGED_ROW.fail(
+        path, f"the file reads as a single column {header!r}",
+        f"set the delimiter (xbehavior ingest file --delimiter {delim!r}) or fix the quoting")
 
 
 def check_timezone(name: str) -> None:
@@ -107,10 +184,8 @@ def _ts_sql(spec: SourceSpec, raw_type: str) -> tuple[str, str]:
         return f"timezone('UTC', {raw})", text
     if raw_type.startswith(("TIMESTAMP", "DATE")):
         return local(f"CAST({raw} AS TIMESTAMP)"), text
-    if spec.ts_format == "epoch":
-        return f"timezone('UTC', to_timestamp(TRY_CAST({text} AS DOUBLE)))", text
-    if spec.ts_format == "epoch_ms":
-        return f"epoch_ms(TRY_CAST({text} AS BIGINT))", text
+    if spec.ts_format in ("epoch", "epoch_ms"):
+        return _epoch_sql(text, spec.ts_format), text
     if spec.ts_format:
         fmt = spec.ts_format.replace("'", "''")
         parsed = f"try_strptime({text}, '{fmt}')"
@@ -120,6 +195,18 @@ def _ts_sql(spec: SourceSpec, raw_type: str) -> tuple[str, str]:
     aware = f"timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))"
     naive = local(f"TRY_CAST({text} AS TIMESTAMP)")
     return f"CASE WHEN regexp_matches({text}, '{_OFFSET_RE}') THEN {aware} ELSE {naive} END", text
+
+
+def _epoch_sql(text: str, unit: str) -> str:
+    """SQL of an epoch number (seconds or ms) as naive UTC; a number past year 5138, where
+    DuckDB's conversion would raise, becomes +/-infinity so IN004 reports it as out of range."""
+    num = f"TRY_CAST({text} AS DOUBLE)"
+    if unit == "epoch":
+        limit, conv = "1e11", f"timezone('UTC', to_timestamp({num}))"
+    else:
+        limit, conv = "1e14", f"epoch_ms(CAST({num} AS BIGINT))"
+    return (f"CASE WHEN {num} IS NULL THEN NULL WHEN abs({num}) < {limit} THEN {conv} "
+            f"WHEN {num} > 0 THEN 'infinity'::TIMESTAMP ELSE '-infinity'::TIMESTAMP END")
 
 
 def _event_sql(spec: SourceSpec) -> str:
@@ -227,7 +314,9 @@ def _number_conditions(engine: Engine, spec: SourceSpec, stage: str) -> dict[str
     conditions = {}
     for c in EVENT_COLUMNS:
         if f"_raw_{c}" in present:
-            conditions[f"bad_{c}"] = f"trim(_raw_{c}) <> '' AND {c} IS NULL"
+            # DuckDB reads '1_000' as 1000: a digit separator is refused, not guessed at
+            conditions[f"bad_{c}"] = (f"trim(_raw_{c}) <> '' AND ({c} IS NULL "
+                                      f"OR contains(_raw_{c}, '_'))")
     for c in NUMERIC_COLUMNS:
         if c in spec.exprs:
             conditions[f"nonfinite_{c}"] = f"NOT isfinite({c})"
@@ -243,8 +332,11 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
     path, col = spec.path, spec.columns
     vocab = ", ".join(_quote(t) for t in (*EVENT_TYPES, "drop"))
     numbers = _number_conditions(engine, spec, stage)
+    ts_min = EPOCH_MS_MIN if spec.ts_format == "epoch_ms" else TS_MIN
     conditions = {
         "bad_ts": "_ts_raw IS NOT NULL AND trim(_ts_raw) <> '' AND ts IS NULL",
+        "ts_range": f"ts IS NOT NULL AND NOT (ts >= TIMESTAMP '{ts_min}' "
+                    f"AND ts < TIMESTAMP '{TS_MAX}')",
         **numbers,
         "absurd_price": f"isfinite(price) AND price > {float(spec.max_price)!r}",
         "unknown_event": f"event_type IS NOT NULL AND event_type NOT IN ({vocab})",
@@ -273,6 +365,13 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
         raise checks.BAD_TIMESTAMP.fail(
             path, f"row {n}, column {col.get('ts', 'ts')!r}: {value!r} is not a timestamp "
             f"({fmt}; {_rows(int(counts['bad_ts']))})")
+    if counts["ts_range"]:
+        n, value = first(conditions["ts_range"], "coalesce(_ts_raw, CAST(ts AS VARCHAR))")
+        raise checks.BAD_TIMESTAMP.fail(
+            path, f"row {n}, column {col.get('ts', 'ts')!r}: {value!r} is outside the accepted "
+            f"range {ts_min} to {TS_LAST} ({_rows(int(counts['ts_range']))})",
+            _epoch_hint(spec.ts_format, value) or "correct the value (a time before "
+            f"{ts_min} or after {TS_LAST} is taken as a broken value, not an event)")
     if counts["n_offset"] and counts["n_naive"]:
         n_off, v_off = first("_has_offset", "_ts_raw")
         n_nai, v_nai = first("NOT _has_offset", "_ts_raw")
@@ -285,8 +384,9 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
         kind, column = key.split("_", 1)
         n, value = first(cond, _raw_or_value(engine, stage, column))
         if kind == "bad":
+            what = spec.checked_as.get(column, "a number")
             raise checks.BAD_NUMBER.fail(
-                path, f"row {n}, column {col.get(column, column)!r}: {value!r} is not a number")
+                path, f"row {n}, column {col.get(column, column)!r}: {value!r} is not {what}")
         raise checks.BAD_NUMBER.fail(
             path, f"row {n}, column {col.get(column, column)!r}: {value!r} is not a finite "
             "number", "give a finite value, or leave the cell empty if it is unknown")
@@ -304,6 +404,20 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
             f"the vocabulary {', '.join(EVENT_TYPES)}: {', '.join(map(repr, names))} "
             f"(first at row {n})")
     return {k: int(counts[k]) for k in ("n_rows", "no_user_id", *reasons)}
+
+
+def _epoch_hint(ts_format: str | None, value: object) -> str | None:
+    """The fix for an out-of-range epoch value that is in range in the other unit, else None."""
+    try:
+        number = float(str(value))
+    except ValueError:
+        return None
+    lo, hi = (datetime.fromisoformat(d).replace(tzinfo=UTC).timestamp() for d in (TS_MIN, TS_MAX))
+    if ts_format == "epoch" and lo <= number / 1000 < hi:
+        return "looks like milliseconds; use --ts-format epoch_ms (ts_format in the mapping)"
+    if ts_format == "epoch_ms" and lo <= number < hi:
+        return "looks like seconds; use --ts-format epoch (ts_format in the mapping)"
+    return None
 
 
 def _rows(n: int) -> str:
@@ -371,6 +485,29 @@ def _keep(engine: Engine, spec: SourceSpec, stage: str, table: str,
     return quality
 
 
+def _csv_delimiter(spec: SourceSpec) -> str:
+    """The delimiter ``spec.relation`` reads with (given, else guessed from the header)."""
+    given = re.search(r"delim='((?:[^']|'')*)'", spec.relation)
+    if given:
+        return given[1].replace("''", "'")
+    opener = gzip.open if spec.path.name.lower().endswith(".gz") else open
+    with opener(spec.path, "rt", encoding="utf-8", errors="replace") as fh:
+        return _guess_delimiter(fh.readline()) or ","
+
+
+def _check_ts_format(engine: Engine, spec: SourceSpec) -> None:
+    """ConfigError naming ``ts_format`` if DuckDB's strptime does not know one of its codes."""
+    if spec.ts_format in (None, "epoch", "epoch_ms"):
+        return
+    try:
+        engine.sql(f"SELECT try_strptime('', {_quote(spec.ts_format)})")
+    except duckdb.Error as err:
+        reason = str(err).splitlines()[0].rsplit(": ", 1)[-1]
+        raise ConfigError(f"{spec.path}: ts_format {spec.ts_format!r} is not a valid strptime "
+                          f"format ({reason}); use codes such as '%Y-%m-%d %H:%M:%S', or "
+                          "epoch / epoch_ms") from None
+
+
 def load_events(engine: Engine, spec: SourceSpec, table: str = "events") -> DataQuality:
     """Stage, validate and keep ``spec``'s rows as canonical table ``table``.
 
@@ -382,10 +519,16 @@ def load_events(engine: Engine, spec: SourceSpec, table: str = "events") -> Data
         raise checks.MISSING_COLUMN.fail(
             spec.path, "no event column mapped",
             "map one (--map event_type=COLUMN) or set --default-event (e.g. purchase)")
+    _check_ts_format(engine, spec)
     stage = f"_stage_{table}"
     try:
-        _stage(engine, spec, stage)
-        counts = _validate(engine, spec, stage)
+        try:
+            _stage(engine, spec, stage)
+            counts = _validate(engine, spec, stage)
+        except duckdb.Error as err:  # e.g. a bad byte or ragged row past the sniffed sample
+            if "Expected Number of Columns" in str(err):
+                _raise_ragged(spec.path, _csv_delimiter(spec))
+            raise checks.read_error(spec.path, err) from None
         return _keep(engine, spec, stage, table, counts)
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {stage}")

@@ -14,6 +14,7 @@ what the shop's event names mean. Written as YAML (see ``examples/rees46_mapping
       add_to_basket: cart            #                    return|other|drop
     default_event: purchase          # when there is no event column (order-line exports)
     delimiter: ";"
+    encoding: latin-1                # CSV text encoding (default utf-8)
     max_price: 1000000               # a higher price is an error (IN007)
 
 A canonical column that is not mapped but exists in the file under its canonical name is used
@@ -30,13 +31,17 @@ import yaml
 from xbehavior.engine import Engine
 from xbehavior.errors import ConfigError
 from xbehavior.ingest.checks import check_columns, did_you_mean
-from xbehavior.ingest.core import SourceSpec, load_events, read_relation
+from xbehavior.ingest.core import SourceSpec, load_events, read_relation, source_columns
 from xbehavior.ingest.quality import DataQuality
 from xbehavior.ingest.schema import EVENT_COLUMNS, EVENT_TYPES
 
 MAPPING_KEYS = (
-    "columns", "ts_format", "timezone", "events", "default_event", "delimiter", "max_price",
+    "columns", "ts_format", "timezone", "events", "default_event", "delimiter", "encoding",
+    "max_price",
 )
+
+#: keys whose value must be text
+_TEXT_KEYS = ("ts_format", "timezone", "default_event", "delimiter", "encoding")
 
 
 def _unknown_key(key: str, allowed: tuple[str, ...] | list[str], where: str) -> ConfigError:
@@ -44,16 +49,36 @@ def _unknown_key(key: str, allowed: tuple[str, ...] | list[str], where: str) -> 
                        f"allowed: {', '.join(allowed)}")
 
 
+def _pairs_of(mapping: dict[str, Any], key: str, where: str) -> dict[str, str]:
+    """``mapping[key]`` as a str -> str dict; a list, a scalar or an empty value is an error."""
+    value = mapping.get(key) or {}
+    example = "user_id: Shopper" if key == "columns" else "add_to_basket: cart"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key!r} must be 'name: value' lines (e.g. {example}), "
+                          f"not a {type(value).__name__}")
+    for k, v in value.items():
+        if v is None or isinstance(v, dict | list) or str(v).strip() == "":
+            raise ConfigError(f"{where}: {key}.{k} has no value; give one (e.g. {example}) "
+                              "or remove the key")
+    return {str(k): str(v) for k, v in value.items()}
+
+
 def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[str, Any]:
-    """Check a mapping dict's keys, canonical columns and event targets; return it normalised."""
+    """Check a mapping dict's keys, value types, canonical columns and event targets; return
+    it normalised (``columns`` and ``events`` as str -> str dicts)."""
     for key in mapping:
         if key not in MAPPING_KEYS:
-            raise _unknown_key(key, MAPPING_KEYS, where)
-    columns = {str(k): str(v) for k, v in (mapping.get("columns") or {}).items()}
+            raise _unknown_key(str(key), MAPPING_KEYS, where)
+    for key in _TEXT_KEYS:
+        value = mapping.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} must be text, not {type(value).__name__} "
+                              f"{value!r}; quote it ({key}: \"...\")")
+    columns = _pairs_of(mapping, "columns", where)
     for key in columns:
         if key not in EVENT_COLUMNS:
             raise _unknown_key(key, list(EVENT_COLUMNS), f"{where} columns")
-    events = {str(k): str(v) for k, v in (mapping.get("events") or {}).items()}
+    events = _pairs_of(mapping, "events", where)
     targets = (*EVENT_TYPES, "drop")
     for src, dst in events.items():
         if dst not in targets:
@@ -76,7 +101,19 @@ def load_mapping(path: Path) -> dict[str, Any]:
     """Read and validate a YAML mapping file."""
     if not path.exists():
         raise ConfigError(f"{path}: mapping file not found; check the --mapping path")
-    data = yaml.safe_load(path.read_text()) or {}
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; give the mapping's YAML file (--mapping)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not UTF-8 text; a mapping is a YAML text file") from None
+    except yaml.YAMLError as err:  # safe_load: a !!python tag is an error here, never run
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        fix = ("tags such as !!python are not allowed" if "constructor" in problem
+               else "check the indentation and quoting")
+        raise ConfigError(f"{path}: not valid YAML{where} ({problem}); {fix}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a mapping file holds 'key: value' lines (see --help)")
     return validate_mapping(data, str(path))
@@ -119,7 +156,7 @@ def ingest_file(engine: Engine, path: Path, mapping: dict[str, Any] | None = Non
     """
     path = Path(path)
     mapping = validate_mapping(mapping or {}, "mapping")
-    relation = read_relation(path, mapping.get("delimiter"))
-    present = [str(c) for c in engine.sql(f"DESCRIBE SELECT * FROM {relation}").iloc[:, 0]]
+    relation = read_relation(path, mapping.get("delimiter"), mapping.get("encoding"))
+    present = source_columns(engine, path, relation)
     spec = spec_from_mapping(path, mapping, present, relation)
     return load_events(engine, spec, table)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from xbehavior.engine import Engine
 from xbehavior.ingest.checks import check_columns
-from xbehavior.ingest.core import SourceSpec, load_events, read_relation
+from xbehavior.ingest.core import SourceSpec, load_events, read_relation, source_columns
 from xbehavior.ingest.quality import DataQuality
 
 #: source column -> canonical column it feeds (for the missing-column message)
@@ -38,6 +38,10 @@ REASONS = {
     "zero_price": "price = 0",
 }
 
+_ID_NUMBER = "TRY_CAST(CustomerID AS DOUBLE)"
+_WHOLE_ID = (f"CASE WHEN {_ID_NUMBER} = floor({_ID_NUMBER}) "
+             f"THEN CAST(TRY_CAST({_ID_NUMBER} AS BIGINT) AS VARCHAR) END")
+
 
 def ingest_online_retail(engine: Engine, path: Path, table: str = "events") -> DataQuality:
     """Read an Online Retail file (CSV, optionally gzipped, or Parquet) into canonical table
@@ -48,11 +52,12 @@ def ingest_online_retail(engine: Engine, path: Path, table: str = "events") -> D
     """
     path = Path(path)
     relation = read_relation(path)
-    present = [str(c) for c in engine.sql(f"DESCRIBE SELECT * FROM {relation}").iloc[:, 0]]
+    present = source_columns(engine, path, relation)
     check_columns(path, REQUIRED, present)
     exprs = {
-        # CustomerID is a whole number, stored as a float by some exports ('17850.0')
-        "user_id": "CAST(TRY_CAST(TRY_CAST(CustomerID AS DOUBLE) AS BIGINT) AS VARCHAR)",
+        # CustomerID is a whole number, stored as a float by some exports ('17850.0'); a
+        # fractional one ('12345.5') is NULL here, hence IN006, never rounded to another id
+        "user_id": _WHOLE_ID,
         "order_id": "InvoiceNo", "item_id": "StockCode", "price": "UnitPrice",
         "quantity": "Quantity", "country": "Country",
     }
@@ -64,6 +69,7 @@ def ingest_online_retail(engine: Engine, path: Path, table: str = "events") -> D
                    "ELSE 'purchase' END",
         columns={canonical: source for source, canonical in REQUIRED.items()},
         reasons=REASONS, checked={"user_id": "CustomerID"},
+        checked_as={"user_id": "a whole-number customer id"},
         dedupe_extra=("Description",) if "Description" in present else (),
     )
     quality = load_events(engine, spec, table)

@@ -53,7 +53,7 @@ SESSION_COLUMNS: dict[str, str] = {
     "os": "VARCHAR",
     "browser": "VARCHAR",
     "converted": "BOOLEAN",  # the session has a purchase
-    "cart_abandoned": "BOOLEAN",  # has a cart event and no purchase; NULL if no cart
+    "cart_abandoned": "BOOLEAN",  # no purchase at or after the last cart; NULL if no cart
 }
 
 #: fixed event vocabulary; ``return`` nets a cancelled purchase

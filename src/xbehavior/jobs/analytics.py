@@ -19,10 +19,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from xbehavior.atomic import write_text, write_with
+from xbehavior.atomic import write_json, write_with
 from xbehavior.datasets import BUNDLED
 from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import ConfigError
@@ -157,7 +156,7 @@ def run_analytics(dataset: str, out: Path, input: Path | None = None, seed: int 
     run = analyse(data)
     run.quality = quality
     seconds = time.perf_counter() - start
-    write_json(run, out / "analytics.json", input, seed)
+    write_analytics_json(run, out / "analytics.json", input, seed)
     for name, table in run.exports.items():
         write_with(out / f"{name}.csv", lambda path, t=table: t.to_csv(
             path, index=False, date_format="%Y-%m-%dT%H:%M:%S"))
@@ -175,9 +174,9 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
-def write_json(run: AnalyticsRun, path: Path, input: Path | None, seed: int) -> None:
-    findings = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-                 for k, v in asdict(f).items()} for f in run.findings]
+def write_analytics_json(run: AnalyticsRun, path: Path, input: Path | None, seed: int) -> None:
+    """``analytics.json``: what ran and was skipped, findings, exports, tables (strict JSON)."""
+    findings = [asdict(f) for f in run.findings]
     payload = {
         "dataset": run.dataset,
         "input": str(input) if input else None,
@@ -189,7 +188,7 @@ def write_json(run: AnalyticsRun, path: Path, input: Path | None, seed: int) -> 
         "data_quality": run.quality,
         "tables": {name: _records(t) for name, t in run.tables.items()},
     }
-    write_text(path, json.dumps(payload, indent=1, default=str))
+    write_json(path, payload, indent=1)
 
 
 # ---------------------------------------------------------------- report sections

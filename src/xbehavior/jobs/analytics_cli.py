@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from xbehavior.atomic import output_folder
+from xbehavior.config import check_seed
 from xbehavior.errors import XBehaviorError
 from xbehavior.jobs.analytics import DATASETS, run_analytics
 
@@ -41,7 +43,9 @@ def analyze(
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = out or Path("runs") / f"analyze-{dataset}-{stamp}"
     try:
-        written = run_analytics(dataset, folder, input, seed)
+        check_seed(seed)
+        with output_folder(folder):
+            written = run_analytics(dataset, folder, input, seed)
     except XBehaviorError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None

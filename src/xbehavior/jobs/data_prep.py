@@ -53,7 +53,7 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
             "'xbehavior ingest' and the analyses)"
         )
     quality = ingest_dataset(engine, cfg.dataset, cfg.input)
-    build_orders(engine)
+    orders_or_explain(engine, quality, cfg.dataset)
     span = engine.sql("SELECT min(ts) AS first, max(ts) AS last FROM orders").iloc[0]
     plan = plan_cutoffs(
         pd.Timestamp(span["first"]), pd.Timestamp(span["last"]), horizon_for(cfg),
@@ -76,3 +76,24 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
         axis=1,
     )
     return PreparedData(quality, plan, examples.reset_index(drop=True), sequences, tabular)
+
+
+def orders_or_explain(engine: Engine, quality: DataQuality, dataset: str) -> int:
+    """``build_orders``; if no order survives, a one-line DataError naming the input, the
+    ingest counts (rows read = kept + dropped by reason) and the fix."""
+    try:
+        return build_orders(engine)
+    except DataError:
+        raise DataError(
+            f"{quality.source}: no purchase row has both a customer id and an order id, so there "
+            f"are no customers ({quality_line(quality.to_dict())}); give a file in the {dataset} "
+            "layout whose customer and order id columns are filled (docs/SCHEMA.md)") from None
+
+
+def quality_line(quality: dict) -> str:
+    """One line from a ``DataQuality.to_dict()``: rows read, kept, dropped (by reason), flags."""
+    reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(quality["dropped_by_reason"].items()))
+    flags = ", ".join(f"{f} {n:,}" for f, n in sorted(quality["kept_but_flagged"].items()) if n)
+    return (f"data quality: {quality['rows_read']:,} rows read, {quality['rows_kept']:,} kept, "
+            f"{quality['rows_dropped']:,} dropped{f' ({reasons})' if reasons else ''}"
+            f"{f'; flagged {flags}' if flags else ''}")

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from xbehavior import __version__
-from xbehavior.atomic import write_text, write_with
+from xbehavior.atomic import output_folder, write_json, write_with
 from xbehavior.config import RunConfig
 from xbehavior.engine import DuckDBEngine
 from xbehavior.jobs.analysis import Analysis, analyse, decile
@@ -48,7 +48,14 @@ def run_main(cfg: RunConfig, console: Console | None = None) -> Path:
     """Run the main job; return the output folder."""
     console = console or Console(stderr=True)
     out = Path(cfg.out) if cfg.out else default_out_dir()
-    out.mkdir(parents=True, exist_ok=True)
+    # a folder this run creates is removed again if the run fails before writing a file
+    with output_folder(out):
+        _run_into(out, cfg, console)
+    return out
+
+
+def _run_into(out: Path, cfg: RunConfig, console: Console) -> None:
+    """The main job's steps, writing into the existing folder ``out``."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     started = time.perf_counter()
@@ -70,7 +77,6 @@ def run_main(cfg: RunConfig, console: Console | None = None) -> Path:
         step = progress.add_task("report", total=1, info="")
         _write_outputs(out, cfg, data, results, analysis, time.perf_counter() - started)
         done(step, str(out / "report.html"))
-    return out
 
 
 def _data_info(data: PreparedData) -> str:
@@ -116,7 +122,7 @@ def _write_outputs(
     analysis: Analysis, seconds: float,
 ) -> None:
     metrics = _metrics_json(cfg, data, results, analysis, seconds)
-    write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=_json_default))
+    write_json(out / "metrics.json", metrics)
     scores = analysis.users.copy()
     for algo in analysis.segmentation.labels.columns:
         scores[f"cluster_{algo}"] = (
@@ -184,16 +190,6 @@ def _metrics_json(
         },
         "seconds": seconds,
     }
-
-
-def _json_default(value: object) -> object:
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return str(value)
-    if value is pd.NA:
-        return None
-    return str(value)
 
 
 __all__ = ["metrics_table", "run_main"]

@@ -13,19 +13,47 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from xbehavior.atomic import write_text, write_with
+from xbehavior.config import validation_line
 from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import DataError
 from xbehavior.features import TABULAR_FEATURES, build_examples, build_orders, build_sequences
 from xbehavior.features.data import FeatureVocabulary, SequenceData
 from xbehavior.ingest import ingest_dataset
+from xbehavior.jobs.data_prep import quality_line  # noqa: F401 (cli prints it)
 from xbehavior.models.io import load_model
 from xbehavior.models.tabular import TrainedTabularModel
 
 FEATURES_FILE = "features.json"
 #: written beside the scores: the ingest DataQuality of the scored log
 QUALITY_FILE = "data_quality.json"
+RECREATE = "re-run 'xbehavior run' to recreate it"
+
+
+class _Vocabulary(BaseModel):
+    """features.json "vocabulary": step scaling (one mean / std per step feature), countries."""
+
+    step_mean: list[float] = Field(min_length=1)
+    step_std: list[float] = Field(min_length=1)
+    countries: list[str]
+
+    @model_validator(mode="after")
+    def _same_length(self) -> _Vocabulary:
+        if len(self.step_mean) != len(self.step_std):
+            raise ValueError(f"step_mean has {len(self.step_mean)} entries, step_std "
+                             f"{len(self.step_std)}")
+        return self
+
+
+class _FeatureSpec(BaseModel):
+    """features.json: how the run encoded its data (see ``save_feature_spec``)."""
+
+    dataset: str
+    max_len: int = Field(ge=2, le=512)
+    horizon_days: int = Field(ge=1, le=365)
+    vocabulary: _Vocabulary
 
 
 def save_feature_spec(model_dir: Path, vocabulary: FeatureVocabulary, max_len: int,
@@ -46,27 +74,34 @@ def score_customers(
     it, ``data_quality.json`` (the ingest record of the scored log: rows read = kept +
     dropped by reason); returns the scores with that record in ``attrs["data_quality"]``.
     """
+    _check_out(Path(out), input)
     spec_path = Path(run_dir) / "models" / FEATURES_FILE
-    if not spec_path.is_file():
-        raise DataError(f"{spec_path}: not found; give the folder of an 'xbehavior run'")
-    spec = json.loads(spec_path.read_text())
+    spec = _read_spec(spec_path)
     model_dir = Path(run_dir) / "models" / model
     if not model_dir.is_dir():
         found = sorted(p.name for p in spec_path.parent.iterdir() if p.is_dir())
         raise DataError(f"{model_dir}: no such model; this run has {', '.join(found)}")
     fitted = load_model(model_dir)
     engine = DuckDBEngine()
-    quality = ingest_dataset(engine, spec["dataset"], input)
+    quality = ingest_dataset(engine, spec.dataset, input)
     build_orders(engine)
+    last = pd.Timestamp(engine.sql("SELECT max(ts) AS t FROM orders")["t"].iloc[0])
+    latest = last.floor("D") + pd.Timedelta(days=1)  # the default: the day after the log ends
     if as_of is None:
-        last = engine.sql("SELECT max(ts) AS t FROM orders")["t"].iloc[0]
-        as_of = pd.Timestamp(last).floor("D") + pd.Timedelta(days=1)
+        as_of = latest
+    elif as_of > latest:
+        raise DataError(f"--as-of {as_of:%Y-%m-%d %H:%M}: no activity is known after {last}; "
+                        f"scores would extrapolate; choose {latest:%Y-%m-%d} or earlier")
     cutoffs = pd.DataFrame({"cutoff": [pd.Timestamp(as_of)], "split": ["score"]})
-    examples = build_examples(engine, cutoffs, spec["horizon_days"])
+    examples = build_examples(engine, cutoffs, spec.horizon_days)
     if examples.empty:
         raise DataError(f"no customer has a purchase before {as_of}; choose a later --as-of")
-    vocab = FeatureVocabulary.from_dict(spec["vocabulary"])
-    data = build_sequences(engine, examples, spec["max_len"], vocabulary=vocab)
+    vocab = FeatureVocabulary.from_dict(spec.vocabulary.model_dump())
+    try:
+        data = build_sequences(engine, examples, spec.max_len, vocabulary=vocab)
+    except ValueError as err:  # step scaling of the wrong length: cannot broadcast
+        raise DataError(f"{spec_path}: vocabulary does not fit this version's step features "
+                        f"({str(err).splitlines()[0]}); {RECREATE}") from None
     proba = fitted.predict_proba(_model_input(fitted, examples, data, model_dir))
     scores = pd.DataFrame({
         "user_id": examples["user_id"].astype(str), "as_of": examples["cutoff"],
@@ -78,19 +113,45 @@ def score_customers(
     return scores
 
 
-def quality_line(quality: dict) -> str:
-    """One line from a ``DataQuality.to_dict()``: rows read, kept, dropped (by reason), flags."""
-    reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(quality["dropped_by_reason"].items()))
-    flags = ", ".join(f"{f} {n:,}" for f, n in sorted(quality["kept_but_flagged"].items()) if n)
-    return (f"data quality: {quality['rows_read']:,} rows read, {quality['rows_kept']:,} kept, "
-            f"{quality['rows_dropped']:,} dropped{f' ({reasons})' if reasons else ''}"
-            f"{f'; flagged {flags}' if flags else ''}")
+def _check_out(out: Path, input: Path | None) -> None:
+    """Refuse an ``out`` that is a folder, or that (or the quality file beside it) is the input:
+    inputs are never overwritten."""
+    if out.is_dir():
+        raise DataError(f"--out {out} is a folder; give a file name, e.g. {out / 'scores.parquet'}")
+    if input is not None:
+        for target in (out, out.parent / QUALITY_FILE):
+            if target.resolve() == Path(input).resolve():
+                with_ = "" if target == out else f" (with {target.name})"
+                raise DataError(f"--out {out} would overwrite the input {input}{with_}; "
+                                "write the scores to another file")
+
+
+def _read_spec(spec_path: Path) -> _FeatureSpec:
+    """The run's features.json, validated; a one-line DataError naming the file if not."""
+    if not spec_path.is_file():
+        raise DataError(f"{spec_path}: not found; give the folder of an 'xbehavior run'")
+    try:
+        raw = json.loads(spec_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{spec_path} is not valid JSON ({err}); {RECREATE}") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{spec_path} holds a JSON {type(raw).__name__}, not an object; "
+                        f"{RECREATE}")
+    try:
+        return _FeatureSpec.model_validate(raw)
+    except ValidationError as err:
+        raise DataError(f"{validation_line(err, f'{spec_path}:')}; {RECREATE}") from None
 
 
 def _model_input(fitted: object, examples: pd.DataFrame, data: SequenceData,
                  model_dir: Path) -> SequenceData | pd.DataFrame:
     """What ``fitted.predict_proba`` reads: the sequences, or the tabular frame (N, columns)."""
     if not isinstance(fitted, TrainedTabularModel):
+        for what, built, saved in (("feature", data.feature_names, fitted.feature_names),
+                                   ("context", data.context_names, fitted.context_names)):
+            if list(built) != list(saved):
+                raise DataError(f"{model_dir}/config.json: {len(saved)} {what} names, but "
+                                f"features.json encodes {len(built)} different ones; {RECREATE}")
         return data
     frame = pd.concat([examples[TABULAR_FEATURES].reset_index(drop=True),
                        pd.DataFrame(data.context, columns=data.context_names)], axis=1)

@@ -16,7 +16,7 @@ from xbehavior.errors import DataError
 from xbehavior.features.sessions import sessionise
 from xbehavior.features.user_features import user_features
 from xbehavior.ingest import DataQuality, ingest_dataset
-from xbehavior.segments.config import SegmentConfig
+from xbehavior.segments.config import segment_config
 from xbehavior.segments.segment import SegmentationResult, monthly_metrics, segment_users
 
 #: bundled event logs whose users can be segmented on user_features
@@ -68,9 +68,28 @@ def segment_event_log(
         raise DataError(f"dataset {dataset!r}: no event has a user id, so there are no "
                         "customers to segment; map a user_id column at ingest")
     by_user = features.set_index("user_id")
-    country = None if "modal_country" in features.attrs["unavailable"] else by_user[
-        "modal_country"]
-    cfg = SegmentConfig(n_clusters=n_clusters, seed=seed)
-    result = segment_users(behaviour_matrix(features), None, None, cfg,
-                           converted=by_user["n_purchases"] > 0, country=country)
+    unavailable = features.attrs["unavailable"]
+
+    def attribute(column: str) -> pd.Series | None:
+        return None if column in unavailable else by_user[column]
+
+    matrix = behaviour_matrix(features)
+    check_n_clusters(n_clusters, matrix)
+    cfg = segment_config(n_clusters=n_clusters, seed=seed)
+    result = segment_users(matrix, None, None, cfg, converted=by_user["n_purchases"] > 0,
+                           country=attribute("modal_country"),
+                           device=attribute("modal_device"),
+                           category=attribute("top_category"))
     return result, monthly_metrics({}, cfg), quality
+
+
+def check_n_clusters(n_clusters: int | None, features: pd.DataFrame) -> None:
+    """Refuse ``--n-clusters`` above the number of distinct customer rows of ``features``
+    (more clusters than distinct points cannot be found)."""
+    if n_clusters is None:
+        return
+    distinct = len(features.drop_duplicates())
+    if n_clusters > distinct:
+        raise DataError(f"--n-clusters {n_clusters} is more than the {distinct:,} distinct "
+                        f"customer profiles ({len(features):,} customers); choose 2 to "
+                        f"{distinct:,}, or leave it out to choose k")

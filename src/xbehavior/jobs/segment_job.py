@@ -21,14 +21,18 @@ import pandas as pd
 from xbehavior.atomic import write_text, write_with
 from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import DataError
-from xbehavior.features import TABULAR_FEATURES, build_examples, build_orders
+from xbehavior.features import TABULAR_FEATURES, build_examples
 from xbehavior.features.monthly import monthly_user_features
 from xbehavior.features.user_attributes import main_attribute
 from xbehavior.ingest import DataQuality, ingest_dataset
-from xbehavior.jobs.data_prep import REPURCHASE_DATASETS
-from xbehavior.jobs.segment_events import EVENT_LOG_DESCRIBED, segment_event_log
+from xbehavior.jobs.data_prep import REPURCHASE_DATASETS, orders_or_explain
+from xbehavior.jobs.segment_events import (
+    EVENT_LOG_DESCRIBED,
+    check_n_clusters,
+    segment_event_log,
+)
 from xbehavior.report import Section, render_report
-from xbehavior.segments.config import SegmentConfig
+from xbehavior.segments.config import segment_config
 from xbehavior.segments.plots import metric_heatmaps
 from xbehavior.segments.segment import SegmentationResult, monthly_metrics, segment_users
 
@@ -49,7 +53,7 @@ def run_segmentation(
         return result
     engine = DuckDBEngine()
     quality = ingest_dataset(engine, dataset, input)
-    build_orders(engine)
+    orders_or_explain(engine, quality, dataset)
     span = engine.sql("SELECT min(ts) AS first, max(ts) AS last FROM orders").iloc[0]
     cutoff, horizon, described = _cutoff(dataset, pd.Timestamp(span["last"]))
     customers = build_examples(
@@ -60,7 +64,8 @@ def run_segmentation(
                         f"{cutoff:%Y-%m-%d}; the log is shorter than the {horizon}-day outcome "
                         "window")
     features = customers[TABULAR_FEATURES]
-    cfg = SegmentConfig(n_clusters=n_clusters, seed=seed)
+    check_n_clusters(n_clusters, features)
+    cfg = segment_config(n_clusters=n_clusters, seed=seed)
     result = segment_users(
         features, None, features["orders_per_month"], cfg,
         converted=customers["label"].astype(bool),
@@ -106,10 +111,18 @@ def _write(out: Path, dataset: str, result: SegmentationResult, monthly: pd.Data
     write_with(out / "segment_profiles.csv", lambda p: result.profiles.to_csv(p, index=False))
     write_with(out / "segments.parquet",
                lambda p: result.labels.reset_index().to_parquet(p, index=False))
+    tables = [("Clustering metrics", result.metrics),
+              ("The paper's segment table on this data", result.paper_table),
+              ("Segment profiles", result.profiles),
+              ("Month by month", monthly)]
+    # an empty table is said in words, not drawn as a bare caption
+    empty = [f"{title}: not available for this log (it needs orders per calendar month)."
+             for title, table in tables if not len(table)]
     section = Section(
         "Segments",
         paragraphs=[
             *([described] if described else []),
+            *empty,
             "Aggregated features, log-transformed and standardised: the shared space in which "
             "every method's silhouette and DBI are computed. ARI 'rule_based' compares with the "
             "paper's frequent / occasional / window-shopper rule; stability is the mean "
@@ -117,10 +130,7 @@ def _write(out: Path, dataset: str, result: SegmentationResult, monthly: pd.Data
             "rule.",
             NO_EMBEDDINGS,
         ],
-        tables=[("Clustering metrics", result.metrics),
-                ("The paper's segment table on this data", result.paper_table),
-                ("Segment profiles", result.profiles),
-                ("Month by month", monthly)],
+        tables=[(title, table) for title, table in tables if len(table)],
         figures=list(metric_heatmaps(monthly).values()) if len(monthly) else [],
     )
     source = Section("Data quality", paragraphs=[

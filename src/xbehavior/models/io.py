@@ -14,22 +14,109 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from xbehavior.atomic import write_text, write_with
-from xbehavior.errors import DataError
+from xbehavior.config import validation_line
+from xbehavior.errors import DataError, XBehaviorError
 from xbehavior.models.registry import build_model, config_dict, make_config
 from xbehavior.models.tabular import BaseRateClassifier, NamedPipeline, TrainedTabularModel
 from xbehavior.models.train import TrainedSequenceModel
 
 FORMAT_VERSION = 1
+#: appended to every "this saved model is damaged" error
+RECREATE = "re-run 'xbehavior run' to recreate it"
+
+
+class _SequenceMeta(BaseModel):
+    """config.json of a sequence model; lengths must agree with n_features / n_context."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    kind: Literal["sequence"] = "sequence"
+    name: str
+    settings: dict[str, Any] = Field(alias="model_config")
+    n_features: int = Field(ge=1)
+    n_context: int = Field(ge=0)
+    feature_names: list[str]
+    context_names: list[str]
+    groups: dict[str, list[int]]
+    threshold: float | None = Field(ge=0, le=1)
+    context_mean: list[float]
+    context_std: list[float]
+    train_seconds: float = 0.0
+
+    @model_validator(mode="after")
+    def _lengths(self) -> _SequenceMeta:
+        _check_len("feature_names", self.feature_names, self.n_features, "n_features")
+        for key in ("context_names", "context_mean", "context_std"):
+            _check_len(key, getattr(self, key), self.n_context, "n_context")
+        if any(s <= 0 for s in self.context_std):
+            raise ValueError("context_std must be > 0")
+        bad = [i for v in self.groups.values() for i in v if not 0 <= i < self.n_features]
+        if bad:
+            raise ValueError(f"groups index {bad[0]} is outside 0..{self.n_features - 1}")
+        return self
+
+
+class _TabularMeta(BaseModel):
+    """config.json of a baseline; the per-model arrays must match feature_names."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: Literal["tabular"]
+    name: Literal["lightgbm", "logreg", "base_rate"]
+    feature_names: list[str] = Field(min_length=1)
+    threshold: float = Field(ge=0, le=1)
+    scaler_mean: list[float] | None = None
+    scaler_scale: list[float] | None = None
+    coef: list[list[float]] | None = None
+    intercept: list[float] | None = None
+    classes: list[int] | None = None
+    class_prior: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _shapes(self) -> _TabularMeta:
+        n = len(self.feature_names)
+        if self.name == "logreg":
+            _check_len("scaler_mean", self.scaler_mean, n, "feature_names")
+            _check_len("scaler_scale", self.scaler_scale, n, "feature_names")
+            _check_len("coef", self.coef, 1, "one row")
+            _check_len("coef[0]", self.coef[0], n, "feature_names")
+            _check_len("intercept", self.intercept, 1, "one value")
+            _check_len("classes", self.classes, 2, "two classes")
+            if any(s <= 0 for s in self.scaler_scale):
+                raise ValueError("scaler_scale must be > 0")
+        elif self.name == "base_rate":
+            _check_len("classes", self.classes, 2, "two classes")
+            _check_len("class_prior", self.class_prior, 2, "two classes")
+        return self
+
+
+def _check_len(key: str, value: list | None, n: int, against: str) -> None:
+    """ValueError unless ``value`` is a list of length ``n`` (``against`` names where n is from)."""
+    if value is None:
+        raise ValueError(f"{key} is missing")
+    if len(value) != n:
+        raise ValueError(f"{key} has {len(value)} entries, {against} says {n}")
+
+
+def _parse_meta(cfg_path: Path, meta: dict, schema: type[BaseModel]) -> Any:
+    """``meta`` validated by ``schema``; a one-line DataError naming ``cfg_path`` if it fails."""
+    try:
+        return schema.model_validate(meta)
+    except ValidationError as err:
+        raise DataError(f"{validation_line(err, f'{cfg_path}:')}; {RECREATE}") from None
 
 
 def save_sequence_model(tm: TrainedSequenceModel, directory: str | Path) -> Path:
@@ -37,7 +124,7 @@ def save_sequence_model(tm: TrainedSequenceModel, directory: str | Path) -> Path
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in tm.model.state_dict().items()}
-    save_file(state, str(out / "model.safetensors"))
+    write_with(out / "model.safetensors", lambda p: save_file(state, str(p)))
     meta = {
         "format_version": FORMAT_VERSION,
         "kind": "sequence",
@@ -54,40 +141,81 @@ def save_sequence_model(tm: TrainedSequenceModel, directory: str | Path) -> Path
         "history": [vars(h) for h in tm.history],
         "train_seconds": tm.train_seconds,
     }
-    (out / "config.json").write_text(json.dumps(meta, indent=2))
+    write_text(out / "config.json", json.dumps(meta, indent=2))
     return out
 
 
 def load_sequence_model(directory: str | Path) -> TrainedSequenceModel:
-    """Rebuild a model saved by ``save_sequence_model`` (in eval mode)."""
+    """Rebuild a model saved by ``save_sequence_model`` (in eval mode).
+
+    Every fault of the folder (bad json, settings, tensor names or shapes) is a DataError.
+    """
     src = Path(directory)
     w_path = src / "model.safetensors"
     if not w_path.is_file():
         raise DataError(f"{src}: expected config.json and model.safetensors; save a model there")
-    meta = _read_config(src)
-    groups = {k: [int(i) for i in v] for k, v in meta["groups"].items()}
-    mcfg = make_config(meta["name"], meta["model_config"])
-    model = build_model(meta["name"], mcfg, meta["n_features"], meta["n_context"], groups)
-    model.load_state_dict(load_file(str(w_path)), strict=True)
+    cfg_path = src / "config.json"
+    meta = _parse_meta(cfg_path, _read_config(src), _SequenceMeta)
+    try:
+        mcfg = make_config(meta.name, meta.settings)
+        model = build_model(meta.name, mcfg, meta.n_features, meta.n_context, meta.groups)
+    except XBehaviorError as err:
+        raise DataError(f"{cfg_path}: {err}; {RECREATE}") from None
+    except (TypeError, ValueError, RuntimeError) as err:  # a setting of the wrong type or size
+        raise DataError(f"{cfg_path}: model_config {meta.settings} cannot build a {meta.name}: "
+                        f"{_first_line(err)}; {RECREATE}") from None
+    model.load_state_dict(_read_tensors(w_path, model.state_dict()), strict=True)
     model.eval()
     return TrainedSequenceModel(
-        name=meta["name"], model=model, model_config=mcfg,
-        context_mean=np.asarray(meta["context_mean"], np.float32),
-        context_std=np.asarray(meta["context_std"], np.float32),
-        feature_names=list(meta["feature_names"]), context_names=list(meta["context_names"]),
-        groups=groups,
-        threshold_=float("nan") if meta["threshold"] is None else float(meta["threshold"]),
-        train_seconds=float(meta.get("train_seconds", 0.0)),
+        name=meta.name, model=model, model_config=mcfg,
+        context_mean=np.asarray(meta.context_mean, np.float32),
+        context_std=np.asarray(meta.context_std, np.float32),
+        feature_names=meta.feature_names, context_names=meta.context_names,
+        groups=meta.groups,
+        threshold_=float("nan") if meta.threshold is None else meta.threshold,
+        train_seconds=meta.train_seconds,
     )
 
 
+def _read_tensors(w_path: Path, expected: dict) -> dict:
+    """The tensors in ``w_path``, checked against ``expected`` (the built model's state dict):
+    same names, same shapes; else a one-line DataError."""
+    try:
+        state = load_file(str(w_path))
+    except (SafetensorError, OSError) as err:
+        raise DataError(f"{w_path} is not a valid safetensors file ({_first_line(err)}); "
+                        f"{RECREATE}") from None
+    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or extra:
+        raise DataError(f"{w_path} does not match config.json: missing tensor(s) {missing[:3]}, "
+                        f"unexpected {extra[:3]}; {RECREATE}")
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise DataError(f"{w_path}: tensor {key!r} has shape {tuple(state[key].shape)}, "
+                            f"config.json implies {tuple(tensor.shape)}; {RECREATE}")
+    return state
+
+
+def _first_line(err: BaseException) -> str:
+    """An exception's message cut to its first line (library messages can span several)."""
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
 def _read_config(src: Path) -> dict:
-    """``src/config.json`` as a dict, with a one-line DataError if missing or unsupported."""
+    """``src/config.json`` as a dict, with a one-line DataError if missing, not a JSON object
+    or of an unsupported format version."""
     cfg_path = src / "config.json"
     if not cfg_path.is_file():
         raise DataError(f"{src}: expected config.json (and the model's weights); "
                         "save a model there")
-    meta = json.loads(cfg_path.read_text())
+    try:
+        meta = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{cfg_path} is not valid JSON ({_first_line(err)}); {RECREATE}") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{cfg_path} holds a JSON {type(meta).__name__}, not an object; "
+                        f"{RECREATE}")
     if meta.get("format_version") != FORMAT_VERSION:
         raise DataError(f"{cfg_path}: format_version {meta.get('format_version')} unsupported")
     return meta
@@ -118,37 +246,53 @@ def save_tabular_model(tm: TrainedTabularModel, directory: str | Path) -> Path:
 
 
 def load_tabular_model(directory: str | Path) -> TrainedTabularModel:
-    """Rebuild a baseline saved by ``save_tabular_model``; predictions equal the original's."""
+    """Rebuild a baseline saved by ``save_tabular_model``; predictions equal the original's.
+
+    config.json is validated (types, array lengths vs feature_names); lightgbm's feature
+    names must equal the booster's own, so a reordered config cannot shift columns.
+    """
     src = Path(directory)
-    meta = _read_config(src)
-    n = len(meta["feature_names"])
-    if meta["name"] == "lightgbm":
-        if not (src / "model.txt").is_file():
-            raise DataError(f"{src}: expected model.txt beside config.json; save the model again")
-        est = _BoosterProba(lgb.Booster(model_file=str(src / "model.txt")))
-    elif meta["name"] == "logreg":
+    meta = _parse_meta(src / "config.json", _read_config(src), _TabularMeta)
+    n = len(meta.feature_names)
+    if meta.name == "lightgbm":
+        est = _BoosterProba(_read_booster(src / "model.txt", meta.feature_names))
+    elif meta.name == "logreg":
         # the fitted attributes are all sklearn's predict_proba reads: same code, same numbers
         scaler = StandardScaler()
-        scaler.mean_ = np.asarray(meta["scaler_mean"], float)
-        scaler.scale_ = np.asarray(meta["scaler_scale"], float)
+        scaler.mean_ = np.asarray(meta.scaler_mean, float)
+        scaler.scale_ = np.asarray(meta.scaler_scale, float)
         scaler.var_ = scaler.scale_ ** 2
         clf = LogisticRegression()
-        clf.coef_ = np.asarray(meta["coef"], float)
-        clf.intercept_ = np.asarray(meta["intercept"], float)
-        clf.classes_ = np.asarray(meta["classes"])
+        clf.coef_ = np.asarray(meta.coef, float)
+        clf.intercept_ = np.asarray(meta.intercept, float)
+        clf.classes_ = np.asarray(meta.classes)
         for part in (scaler, clf):
             part.n_features_in_ = n
         est = NamedPipeline(make_pipeline(scaler, clf))
-    elif meta["name"] == "base_rate":
+    else:  # base_rate (the schema allows no other name)
         base = BaseRateClassifier()
-        base.classes_ = np.asarray(meta["classes"])
-        base.class_prior_ = np.asarray(meta["class_prior"], float)
+        base.classes_ = np.asarray(meta.classes)
+        base.class_prior_ = np.asarray(meta.class_prior, float)
         base.base_rate_, base.n_features_in_ = float(base.class_prior_[-1]), n
         est = NamedPipeline(base)
-    else:
-        raise DataError(f"{src / 'config.json'}: unknown tabular model {meta['name']!r}")
-    return TrainedTabularModel(meta["name"], est, list(meta["feature_names"]),
-                               float(meta["threshold"]))
+    return TrainedTabularModel(meta.name, est, meta.feature_names, meta.threshold)
+
+
+def _read_booster(path: Path, feature_names: list[str]) -> lgb.Booster:
+    """LightGBM's text model at ``path``, whose feature names must equal ``feature_names``."""
+    if not path.is_file():
+        raise DataError(f"{path.parent}: expected model.txt beside config.json; save the model "
+                        "again")
+    try:
+        booster = lgb.Booster(model_file=str(path))
+    except lgb.basic.LightGBMError as err:
+        raise DataError(f"{path} is not a valid LightGBM model ({_first_line(err)}); "
+                        f"{RECREATE}") from None
+    # LightGBM stores names with spaces turned into underscores
+    if booster.feature_name() != [name.replace(" ", "_") for name in feature_names]:
+        raise DataError(f"{path.parent / 'config.json'}: feature_names differ from those stored "
+                        f"in model.txt ({booster.num_feature()} features); {RECREATE}")
+    return booster
 
 
 def load_model(directory: str | Path) -> TrainedSequenceModel | TrainedTabularModel:

@@ -6,8 +6,9 @@ import difflib
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from xbehavior.config import SEED_LIMIT, validation_line
 from xbehavior.errors import ConfigError
 
 #: every clusterer on behaviour features that ``segment_users`` knows by name
@@ -25,7 +26,7 @@ class SegmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     algorithms: tuple[str, ...] = BEHAVIOUR_ALGORITHMS
-    n_clusters: int | None = Field(None, ge=1, description="None: choose_k (prediction strength)")
+    n_clusters: int | None = Field(None, ge=2, description="None: choose_k (prediction strength)")
     k_min: int = Field(2, ge=2)
     k_max: int = Field(8, ge=2)
     selection_sample: int = Field(1500, ge=10, description="rows used to choose k (seeded)")
@@ -41,7 +42,7 @@ class SegmentConfig(BaseModel):
     stability_seeds: int = Field(4, ge=2)
     stability_bootstraps: int = Field(4, ge=2)
     rule_thresholds: tuple[float, float] = PAPER_RULE_THRESHOLDS
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=SEED_LIMIT)
     #: BLAS/OpenMP threads while segmenting. 1 by default: the many small fits (choice of k,
     #: stability refits) are dominated by thread start-up and spin under shared cores (measured
     #: 28 s with default threads vs 1.8 s with 1 on 1,500 users, 2 busy cores).
@@ -72,3 +73,11 @@ class SegmentConfig(BaseModel):
                 f"unknown algorithm(s) {unknown}: choose from {', '.join(BEHAVIOUR_ALGORITHMS)}"
             )
         return self
+
+
+def segment_config(**settings: Any) -> SegmentConfig:
+    """A SegmentConfig; a failed validation becomes a one-line ConfigError (field, value, rule)."""
+    try:
+        return SegmentConfig(**settings)
+    except ValidationError as err:
+        raise ConfigError(validation_line(err, "segments setting")) from None

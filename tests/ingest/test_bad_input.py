@@ -1,0 +1,271 @@
+"""Bad input found by a tester: each case's hand-built file and its exact one-line error;
+outputs never overwrite inputs and are written whole or not at all."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from xbehavior.errors import ConfigError, DataError
+from xbehavior.ingest import ingest_dataset, ingest_file, load_mapping
+from xbehavior.ingest.cli import ingest_app
+
+HEADER = "user,when,what,price\n"
+GOOD = "u1,2024-03-01 10:00:00,view,5.0\n"
+MAP = {"columns": {"user_id": "user", "ts": "when", "event_type": "what"}}
+RANGE_FIX = ("fix: correct the value (a time before 1970-01-01 or after 2100-12-31 is taken "
+             "as a broken value, not an event)")
+
+
+def _error(engine, path: Path, mapping: dict | None = None) -> str:
+    with pytest.raises(DataError) as info:
+        ingest_file(engine, path, mapping or MAP)
+    return str(info.value)
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(ingest_app, list(args))
+
+
+# --- 1. outputs: never the input, never half-written ---------------------------------------
+
+def test_out_equal_to_input_refused_and_input_untouched(write_csv):
+    path = write_csv(HEADER + GOOD)
+    result = _cli("file", str(path), "--map", "ts=when", "--map", "event_type=what",
+                  "--out", str(path))
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: --out {path}: is the input file, which is never overwritten; write to "
+        "another file (e.g. events.parquet)")
+    assert path.read_text() == HEADER + GOOD
+
+
+def test_out_is_a_folder(write_csv, tmp_path):
+    path = write_csv(HEADER + GOOD)
+    result = _cli("file", str(path), "--map", "ts=when", "--map", "event_type=what",
+                  "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: --out {tmp_path}: is a folder; give a file name such as "
+        f"{tmp_path / 'events.parquet'}")
+
+
+def test_out_in_new_folder_written_atomically(write_csv, tmp_path):
+    path = write_csv(HEADER + GOOD + GOOD.replace("u1", "u2"))
+    out = tmp_path / "new" / "o'k.parquet"
+    result = _cli("file", str(path), "--map", "ts=when", "--map", "event_type=what",
+                  "--map", "user_id=user", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert duckdb.read_parquet(str(out)).shape == (2, 20)
+    assert [p.name for p in out.parent.iterdir()] == ["o'k.parquet"]  # no temp file left
+
+
+# --- 2. silent wrong values ------------------------------------------------------------------
+
+def test_fractional_customer_id_is_an_error_not_rounded(engine, write_csv):
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    good = "536365,85123A,HEART,6,2010-12-01 08:26:00,2.5,17850.0,United Kingdom\n"
+    path = write_csv(header + good + good.replace("17850.0", "12345.5"))
+    with pytest.raises(DataError) as info:
+        ingest_dataset(engine, "online_retail", path)
+    assert str(info.value) == (
+        f"[IN006 bad_number] {path}: row 2, column 'CustomerID': '12345.5' is not a "
+        "whole-number customer id; fix: correct or remove the value (numbers use '.' decimals)")
+
+
+def test_named_zone_converted_to_utc(engine, write_csv):
+    path = write_csv(HEADER + "u1,2024-01-01 10:00:00 Europe/Paris,view,5\n"
+                     "u1,2024-07-01 10:00:00 Europe/Paris,view,5\n")
+    ingest_file(engine, path, MAP)
+    got = engine.sql("SELECT CAST(ts AS VARCHAR) AS t FROM events ORDER BY ts")["t"].tolist()
+    assert got == ["2024-01-01 09:00:00", "2024-07-01 08:00:00"]  # CET +1, CEST +2
+
+
+def test_unknown_zone_name_is_not_a_timestamp(engine, write_csv):
+    path = write_csv(HEADER + "u1,2024-01-01 10:00:00 Mars/Olympus,view,5\n")
+    assert _error(engine, path).startswith(
+        f"[IN004 bad_timestamp] {path}: row 1, column 'when': '2024-01-01 10:00:00 "
+        "Mars/Olympus' is not a timestamp")
+
+
+@pytest.mark.parametrize("value", ["infinity", "10000-01-01 00:00:00", "-2024-01-01 00:00:00",
+                                   "0001-01-01 00:00:00", "1969-12-31 23:59:59"])
+def test_timestamp_out_of_range(engine, write_csv, value):
+    path = write_csv(HEADER + GOOD + f"u1,{value},view,5\n")
+    assert _error(engine, path) == (
+        f"[IN004 bad_timestamp] {path}: row 2, column 'when': {value!r} is outside the "
+        f"accepted range 1970-01-01 to 2100-12-31 (1 such row); {RANGE_FIX}")
+
+
+def test_range_edges_accepted(engine, write_csv):
+    path = write_csv(HEADER + "u1,1970-01-01 00:00:00,view,5\nu1,2100-12-31 23:59:59,view,5\n")
+    assert ingest_file(engine, path, MAP).rows_kept == 2
+
+
+def test_epoch_seconds_given_milliseconds(engine, write_csv):
+    path = write_csv(HEADER + "u1,1704103200000,view,5\n")
+    assert _error(engine, path, {**MAP, "ts_format": "epoch"}) == (
+        f"[IN004 bad_timestamp] {path}: row 1, column 'when': '1704103200000' is outside the "
+        "accepted range 1970-01-01 to 2100-12-31 (1 such row); fix: looks like milliseconds; "
+        "use --ts-format epoch_ms (ts_format in the mapping)")
+
+
+def test_epoch_ms_given_seconds(engine, write_csv):
+    path = write_csv(HEADER + "u1,1704103200,view,5\n")  # as ms: 1970-01-20
+    assert _error(engine, path, {**MAP, "ts_format": "epoch_ms"}) == (
+        f"[IN004 bad_timestamp] {path}: row 1, column 'when': '1704103200' is outside the "
+        "accepted range 1971-01-01 to 2100-12-31 (1 such row); fix: looks like seconds; use "
+        "--ts-format epoch (ts_format in the mapping)")
+
+
+def test_huge_epoch_is_one_line(engine, write_csv):
+    path = write_csv(HEADER + "u1,99999999999999999999,view,5\n")
+    assert _error(engine, path, {**MAP, "ts_format": "epoch"}) == (
+        f"[IN004 bad_timestamp] {path}: row 1, column 'when': '99999999999999999999' is "
+        f"outside the accepted range 1970-01-01 to 2100-12-31 (1 such row); {RANGE_FIX}")
+
+
+def test_digit_separator_refused(engine, write_csv):
+    path = write_csv(HEADER + "u1,2024-03-01 10:00:00,view,1_000\n")
+    assert _error(engine, path, {"columns": {**MAP["columns"], "price": "price"}}) == (
+        f"[IN006 bad_number] {path}: row 1, column 'price': '1_000' is not a number; fix: "
+        "correct or remove the value (numbers use '.' decimals)")
+
+
+# --- 3. files that cannot be read --------------------------------------------------------------
+
+def test_not_utf8_named_and_encoding_option_reads_it(engine, tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes((HEADER + "caf\xe9,2024-03-01 10:00:00,view,5\n").encode("latin-1"))
+    assert _error(engine, path) == (
+        f"[IN009 unsupported_file] {path}: is not UTF-8 text; fix: re-save it as UTF-8, or "
+        "name its encoding (xbehavior ingest file --encoding latin-1, or 'encoding:' in a "
+        "--mapping file)")
+    ingest_file(engine, path, {**MAP, "encoding": "latin-1"})
+    assert engine.sql("SELECT user_id FROM events")["user_id"].tolist() == ["caf\xe9"]
+
+
+def test_folder_as_input(engine, tmp_path):
+    folder = tmp_path / "x.csv"
+    folder.mkdir()
+    assert _error(engine, folder) == (
+        f"[IN009 unsupported_file] {folder}: is a folder, not a file; fix: give the file "
+        "inside it")
+
+
+def test_fake_gzip(engine, tmp_path):
+    path = tmp_path / "log.csv.gz"
+    path.write_text(HEADER + GOOD)
+    assert _error(engine, path) == (
+        f"[IN009 unsupported_file] {path}: is not a valid gzip file; fix: give the plain "
+        "file, or compress it with gzip")
+
+
+def test_truncated_parquet(engine, tmp_path):
+    good = tmp_path / "good.parquet"
+    duckdb.sql(f"COPY (SELECT 1 AS a) TO '{good}' (FORMAT PARQUET)")
+    path = tmp_path / "trunc.parquet"
+    path.write_bytes(good.read_bytes()[:40])
+    assert _error(engine, path) == (
+        f"[IN009 unsupported_file] {path}: is not a valid Parquet file (Invalid Input Error: "
+        f"No magic bytes found at end of file '{path}'); fix: give a complete Parquet file "
+        "(it may be truncated)")
+
+
+def test_quote_in_file_name(engine, write_csv):
+    path = write_csv(HEADER + GOOD, name="o'brien.csv")
+    assert ingest_file(engine, path, MAP).rows_kept == 1
+
+
+def test_quote_delimiter_is_quoted_not_injected(engine, write_csv):
+    path = write_csv(HEADER + GOOD)
+    assert _error(engine, path, {**MAP, "delimiter": "'"}) == (
+        f"[IN010 ragged_row] {path}: the file reads as a single column "
+        "'user,when,what,price'; fix: set the delimiter (xbehavior ingest file --delimiter "
+        "',') or fix the quoting")
+
+
+def _mapping_error(tmp_path: Path, text: str | bytes) -> str:
+    path = tmp_path / "map.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ConfigError) as info:
+        load_mapping(path)
+    return str(info.value).replace(str(path), "map.yaml")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("columns:\n  ts: when\n   event_type: what\n",
+     "map.yaml: not valid YAML at line 3, column 14 (mapping values are not allowed here); "
+     "check the indentation and quoting"),
+    (b"\xff\xfe\x00", "map.yaml: is not UTF-8 text; a mapping is a YAML text file"),
+    ("columns:\n  - ts\n", "map.yaml: 'columns' must be 'name: value' lines (e.g. user_id: "
+     "Shopper), not a list"),
+    ("events:\n  - buy\n", "map.yaml: 'events' must be 'name: value' lines (e.g. "
+     "add_to_basket: cart), not a list"),
+    ("timezone: 5\n", "map.yaml: timezone must be text, not int 5; quote it (timezone: \"...\")"),
+    ("ts_format: 5\n", "map.yaml: ts_format must be text, not int 5; quote it "
+     "(ts_format: \"...\")"),
+    ("columns:\n  price:\n", "map.yaml: columns.price has no value; give one (e.g. user_id: "
+     "Shopper) or remove the key"),
+    ("x: !!python/object/apply:os.system ['true']\n",
+     "map.yaml: not valid YAML at line 1, column 4 (could not determine a constructor for the "
+     "tag 'tag:yaml.org,2002:python/object/apply:os.system'); tags such as !!python are not "
+     "allowed"),
+])
+def test_bad_mapping_file_one_line(tmp_path, text, message):
+    assert _mapping_error(tmp_path, text) == message
+
+
+def test_mapping_path_is_a_folder(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_mapping(tmp_path)
+    assert str(info.value) == f"{tmp_path}: is a folder; give the mapping's YAML file (--mapping)"
+
+
+def test_invalid_strptime_code(engine, write_csv):
+    path = write_csv(HEADER + GOOD)
+    with pytest.raises(ConfigError) as info:
+        ingest_file(engine, path, {**MAP, "ts_format": "%Q %Y"})
+    assert str(info.value) == (
+        f"{path}: ts_format '%Q %Y' is not a valid strptime format (%Q); use codes such as "
+        "'%Y-%m-%d %H:%M:%S', or epoch / epoch_ms")
+
+
+# --- 4. unclear messages -----------------------------------------------------------------------
+
+def test_zero_byte_file_is_empty_input(engine, write_csv):
+    path = write_csv("")
+    assert _error(engine, path) == (
+        f"[IN002 empty_input] {path}: the file is empty (0 bytes); fix: give a file with a "
+        "header and at least one data row")
+
+
+@pytest.mark.parametrize(("row", "fields"), [("u1,2024-03-01 10:00:00,view,5,EXTRA", 5),
+                                             ("u1,2024-03-01 10:00:00", 2)])
+def test_ragged_row_named(engine, write_csv, row, fields):
+    path = write_csv(HEADER + row + "\n" + GOOD)
+    assert _error(engine, path) == (
+        f"[IN010 ragged_row] {path}: row 1 has {fields} fields, the header has 4 (delimiter "
+        "','); fix: give every row as many fields as the header (quote a field that holds the "
+        "delimiter)")
+
+
+def test_ragged_row_past_the_sniffed_sample(engine, tmp_path):
+    path = tmp_path / "big.csv.gz"  # 30,000 good rows first: DuckDB's sniffer sees only those
+    with gzip.open(path, "wt") as fh:
+        fh.write(HEADER + GOOD * 30_000 + "u1,2024-03-01 10:00:00,view,5,EXTRA\n")
+    assert _error(engine, path) == (
+        f"[IN010 ragged_row] {path}: row 30001 has 5 fields, the header has 4 (delimiter ','); "
+        "fix: give every row as many fields as the header (quote a field that holds the "
+        "delimiter)")
+
+
+def test_duplicate_header_named(engine, write_csv):
+    path = write_csv("user,when,what,price,price\nu1,2024-03-01 10:00:00,view,5,6\n")
+    assert _error(engine, path) == (
+        f"[IN003 missing_column] {path}: header names 'price' more than once; fix: give every "
+        "column a distinct header name")
