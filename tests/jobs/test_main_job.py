@@ -68,9 +68,11 @@ def test_metrics_on_the_same_test_set_and_above_chance(run_dir: Path) -> None:
     every = {"kmeans", "dbscan", "agglomerative", "hdbscan", "gmm", "lstm+kmeans",
              "xlstm_paper+kmeans"}  # fmt: skip
     assert algos == every
-    for row in metrics["clustering"]:  # a score, or NaN with the reason in the note
+    for row in metrics["clustering"]:  # a score, or null (NaN) with the reason in the note
         for score in ("silhouette_shared", "dbi_shared"):
-            assert math.isfinite(row[score]) or "undefined" in row["note"], (row, score)
+            value = row[score]
+            assert (value is not None and math.isfinite(value)) or "undefined" in row["note"], (
+                row, score)
     kmeans = {r["algorithm"]: r for r in metrics["clustering"]}["xlstm_paper+kmeans"]
     assert -1 <= kmeans["silhouette_shared"] <= 1 and kmeans["dbi_shared"] > 0
     months = pd.DataFrame(metrics["clustering_monthly"]).groupby("algorithm")["month"].nunique()

@@ -75,11 +75,9 @@ def test_lightgbm_without_its_tree_file_is_data_error(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def saved_rnn(tmp_path_factory):
+def saved_rnn(tmp_path_factory, make_sequences):
     """A small rnn saved once; tests tamper with copies of its folder."""
-    from tests.models.conftest import synthetic_sequences
-
-    train, val = synthetic_sequences(60, 0), synthetic_sequences(30, 1)
+    train, val = make_sequences(60, 0), make_sequences(30, 1)
     tm = fit_sequence_model("rnn", train, val, TrainConfig(model={"hidden": 4}, max_epochs=1))
     return save_sequence_model(tm, tmp_path_factory.mktemp("rnn") / "rnn")
 
