@@ -23,13 +23,12 @@ from xbehavior.features import TABULAR_FEATURES, build_examples, build_orders, b
 from xbehavior.features.data import FeatureVocabulary, SequenceData
 from xbehavior.ingest import ingest_dataset
 from xbehavior.jobs.data_prep import quality_line  # noqa: F401 (cli prints it)
-from xbehavior.models.io import load_model
+from xbehavior.models.io import RECREATE, load_model, read_json_object
 from xbehavior.models.tabular import TrainedTabularModel
 
 FEATURES_FILE = "features.json"
 #: written beside the scores: the ingest DataQuality of the scored log
 QUALITY_FILE = "data_quality.json"
-RECREATE = "re-run 'xbehavior run' to recreate it"
 
 
 class _Vocabulary(BaseModel):
@@ -130,13 +129,7 @@ def _read_spec(spec_path: Path) -> _FeatureSpec:
     """The run's features.json, validated; a one-line DataError naming the file if not."""
     if not spec_path.is_file():
         raise DataError(f"{spec_path}: not found; give the folder of an 'xbehavior run'")
-    try:
-        raw = json.loads(spec_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{spec_path} is not valid JSON ({err}); {RECREATE}") from None
-    if not isinstance(raw, dict):
-        raise DataError(f"{spec_path} holds a JSON {type(raw).__name__}, not an object; "
-                        f"{RECREATE}")
+    raw = read_json_object(spec_path)
     try:
         return _FeatureSpec.model_validate(raw)
     except ValidationError as err:

@@ -202,6 +202,17 @@ def _first_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
+def read_json_object(path: Path) -> dict:
+    """A run file holding one JSON object; a one-line DataError naming it if it does not."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{path} is not valid JSON ({_first_line(err)}); {RECREATE}") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{path} holds a JSON {type(raw).__name__}, not an object; {RECREATE}")
+    return raw
+
+
 def _read_config(src: Path) -> dict:
     """``src/config.json`` as a dict, with a one-line DataError if missing, not a JSON object
     or of an unsupported format version."""
@@ -209,13 +220,7 @@ def _read_config(src: Path) -> dict:
     if not cfg_path.is_file():
         raise DataError(f"{src}: expected config.json (and the model's weights); "
                         "save a model there")
-    try:
-        meta = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{cfg_path} is not valid JSON ({_first_line(err)}); {RECREATE}") from None
-    if not isinstance(meta, dict):
-        raise DataError(f"{cfg_path} holds a JSON {type(meta).__name__}, not an object; "
-                        f"{RECREATE}")
+    meta = read_json_object(cfg_path)
     if meta.get("format_version") != FORMAT_VERSION:
         raise DataError(f"{cfg_path}: format_version {meta.get('format_version')} unsupported")
     return meta
