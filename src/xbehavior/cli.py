@@ -66,14 +66,14 @@ def run(
     ),
     input: Annotated[Path | None, typer.Option(
         "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
-    out: Annotated[Path | None, typer.Option(help="output folder [default: runs/<time>]")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default: runs/<time>)")] = None,
     seed: Annotated[int, typer.Option(help="seed for every random choice")] = 0,
     horizon_days: Annotated[int | None, typer.Option(
-        help="label: purchase within this many days [default: 90, dunnhumby 28]")] = None,
+        help="label: purchase within this many days (default: 90, dunnhumby 28)")] = None,
     max_epochs: Annotated[int, typer.Option(help="epoch cap (early stopping on val)")] = 100,
     models: Annotated[str, typer.Option(
         help="comma-separated sequence models")] = "rnn,lstm,xlstm_paper,xlstm",
-    threads: Annotated[int | None, typer.Option(help="CPU threads [default: all]")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads (default: all)")] = None,
 ) -> None:
     """Run the whole pipeline (ingest -> models -> segments -> insights -> report)."""
     from xbehavior.config import make_config
@@ -101,7 +101,7 @@ def segment(
         "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/segments"),
     n_clusters: Annotated[int | None, typer.Option(
-        help="clusters [default: largest stable k in 2..8, prediction strength]")] = None,
+        help="clusters (default: largest stable k in 2..8, prediction strength)")] = None,
     seed: Annotated[int, typer.Option(help="seed for every random choice")] = 0,
 ) -> None:
     """Segment customers: every clusterer, honest metrics, month-by-month heatmaps."""
@@ -125,10 +125,10 @@ def score(
     model: Annotated[str, typer.Option(
         help="saved model to apply: a sequence model, lightgbm or logreg")] = "xlstm_paper",
     input: Annotated[Path | None, typer.Option(
-        "--input", help="log to score, in the run dataset's layout [default: bundled]")] = None,
+        "--input", help="log to score, in the run dataset's layout (default: bundled)")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="score as of this date, YYYY-MM-DD or YYYY-MM-DDTHH:MM "
-             "[default: the day after the log ends]")] = None,
+             "(default: the day after the log ends)")] = None,
     out: Annotated[Path, typer.Option(help="output Parquet file")] = Path("scores.parquet"),
 ) -> None:
     """Apply a saved model to a log: purchase probability per customer, as of a date."""

@@ -29,7 +29,7 @@ analyze_app = typer.Typer(name="analyze", add_completion=False,
 def analyze(
     dataset: Annotated[str, typer.Argument(help=f"one of: {', '.join(DATASETS)}")],
     out: Annotated[Path | None, typer.Option(
-        help="output folder [default: runs/analyze-<dataset>-<time>]")] = None,
+        help="output folder (default: runs/analyze-<dataset>-<time>)")] = None,
     input: Annotated[Path | None, typer.Option(
         "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
     seed: Annotated[int, typer.Option(
