@@ -139,7 +139,12 @@ def score(
         scores = score_customers(run_dir, model, out, input, when)
     except XBehaviorError as err:
         fail(err)
-    console.print(f"[green]scored[/] {len(scores):,} customers -> {out}")
+    as_of_used = scores["as_of"].iloc[0]
+    cut = scores.attrs["threshold"]
+    cut_text = f"predicted = probability >= {cut:.3f} (chosen on validation)" if cut == cut else (
+        "no decision threshold (model trained without labels)")
+    console.print(f"[green]scored[/] {len(scores):,} customers as of {as_of_used:%Y-%m-%d %H:%M} "
+                  f"with {model} -> {out}; {cut_text}", soft_wrap=True)
     console.print(quality_line(scores.attrs["data_quality"]), soft_wrap=True)
 
 

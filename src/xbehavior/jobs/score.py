@@ -71,7 +71,8 @@ def score_customers(
 
     Writes ``out`` (Parquet: user_id, as_of, purchase_probability, predicted) and, beside
     it, ``data_quality.json`` (the ingest record of the scored log: rows read = kept +
-    dropped by reason); returns the scores with that record in ``attrs["data_quality"]``.
+    dropped by reason); returns the scores with that record in ``attrs["data_quality"]`` and
+    the model's decision threshold (chosen on validation) in ``attrs["threshold"]``.
     """
     _check_out(Path(out), input)
     spec_path = Path(run_dir) / "models" / FEATURES_FILE
@@ -109,6 +110,7 @@ def score_customers(
     write_with(Path(out), lambda p: scores.to_parquet(p, index=False))
     write_text(Path(out).parent / QUALITY_FILE, json.dumps(quality.to_dict(), indent=2))
     scores.attrs["data_quality"] = quality.to_dict()
+    scores.attrs["threshold"] = float(fitted.threshold_)
     return scores
 
 
