@@ -194,22 +194,28 @@ def repurchase_task(dataset: str, s: Settings, importance: bool) -> None:
           f"{[str(c.date()) for c in plan.train]}, val {plan.val.date()}, test "
           f"{plan.test.date()}; examples (base rate) {counts}; T={seqs.x.shape[1]} "
           f"F={seqs.x.shape[2]} S={seqs.context.shape[1]}")
-    rows, models = [], {}
+    rows = every_model(parts, tab, examples["label"].to_numpy(), split, s)
+    models = {r["model"]: r["_model"] for r in rows if r["seed"] == 0 and "_model" in r}
+    ablation(parts, [r for r in rows if r["model"] == "xlstm_paper"], s)
+    if importance:
+        permutation(models, parts["test"], s)
+
+
+def every_model(parts: dict, tab: pd.DataFrame, y: np.ndarray, split: np.ndarray,
+                s: Settings) -> list[dict]:
+    """Every sequence and tabular model for each seed on one split; prints the table, the
+    class-weighting note and the settings; returns the rows (sequence rows keep ``_model``)."""
+    rows = []
     for seed in range(s.seeds):
-        for name in SEQ:
-            r = run_sequence(name, *parts.values(), seed, s)
-            rows.append({"model": name, "seed": seed, **r})
-            models.setdefault(name, r["_model"])
-        y = examples["label"].to_numpy()
+        rows += [{"model": n, "seed": seed, **run_sequence(n, *parts.values(), seed, s)}
+                 for n in SEQ]
         rows += [{"model": n, "seed": seed, **run_tabular(n, tab, y, split, seed, s)}
                  for n in TAB]
     s.say(table(rows))
     s.say(WEIGHTING_NOTE)
     s.say(s.line())
     s.say()
-    ablation(parts, [r for r in rows if r["model"] == "xlstm_paper"], s)
-    if importance:
-        permutation(models, parts["test"], s)
+    return rows
 
 
 def ablation(parts: dict, all_on: list[dict], s: Settings) -> None:
@@ -329,17 +335,7 @@ def coupon_task(s: Settings) -> None:
     s.say(f"features: orders strictly before the campaign start; T={seqs.x.shape[1]} "
           f"F={seqs.x.shape[2]}; context = campaign type one-hot, log prior redemptions "
           "(redemption day < start day), log campaign length in days")
-    y = ex["label"].to_numpy()
-    rows = []
-    for seed in range(s.seeds):
-        rows += [{"model": n, "seed": seed, **run_sequence(n, *parts.values(), seed, s)}
-                 for n in SEQ]
-        rows += [{"model": n, "seed": seed, **run_tabular(n, tab, y, split, seed, s)}
-                 for n in TAB]
-    s.say(table(rows))
-    s.say(WEIGHTING_NOTE)
-    s.say(s.line())
-    s.say()
+    every_model(parts, tab, ex["label"].to_numpy(), split, s)
 
 
 # ---------------------------------------------------------------- (b) online shoppers
