@@ -8,8 +8,12 @@ import pytest
 import torch
 
 from xbehavior.features.data import SequenceData
+from xbehavior.models.registry import build_model
 
 GROUPS = {"behaviour": [0, 1], "product": [2], "time": [3]}
+#: the smallest useful config of each sequence model (xlstm with both block kinds)
+TINY = {"rnn": {"hidden": 6}, "lstm": {"hidden": 6}, "xlstm_paper": {"hidden": 6},
+        "xlstm": {"hidden": 6, "num_heads": 2, "blocks": "ms"}}
 
 
 def synthetic_sequences(n: int, seed: int, t_max: int = 8) -> SequenceData:
@@ -38,3 +42,13 @@ def _one_thread():
     torch.set_num_threads(1)  # 2 shared cores: keep tests polite
     yield
     torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """``tiny_model(name)``: a seeded, untrained model in eval mode for F=4 step features
+    (groups behaviour / product / time) and S=3 context features."""
+    def build(name: str) -> torch.nn.Module:
+        torch.manual_seed(0)
+        return build_model(name, TINY[name], 4, 3, GROUPS).eval()
+    return build

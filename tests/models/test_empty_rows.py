@@ -4,11 +4,7 @@ import pytest
 import torch
 
 from xbehavior.models.common import last_valid, masked_softmax
-from xbehavior.models.registry import SEQUENCE_MODELS, build_model
-
-GROUPS = {"behaviour": [0, 1], "product": [2], "time": [3]}
-SMALL = {"rnn": {"hidden": 6}, "lstm": {"hidden": 6}, "xlstm_paper": {"hidden": 6},
-         "xlstm": {"hidden": 6, "num_heads": 2, "blocks": "ms"}}
+from xbehavior.models.registry import SEQUENCE_MODELS
 
 
 def test_masked_softmax_and_last_valid_on_an_empty_row():
@@ -24,9 +20,8 @@ def test_masked_softmax_and_last_valid_on_an_empty_row():
 
 
 @pytest.mark.parametrize("name", SEQUENCE_MODELS)
-def test_all_padding_row_is_finite_and_reads_only_context(name):
-    torch.manual_seed(0)
-    m = build_model(name, SMALL[name], 4, 3, GROUPS).eval()
+def test_all_padding_row_is_finite_and_reads_only_context(name, tiny_model):
+    m = tiny_model(name)
     g = torch.Generator().manual_seed(1)
     x = torch.randn(2, 5, 4, generator=g)
     s = torch.randn(2, 3, generator=g)

@@ -3,15 +3,10 @@ import torch
 
 from xbehavior.models.registry import SEQUENCE_MODELS, build_model
 
-GROUPS = {"behaviour": [0, 1], "product": [2], "time": [3]}
-SMALL = {"rnn": {"hidden": 6}, "lstm": {"hidden": 6}, "xlstm_paper": {"hidden": 6},
-         "xlstm": {"hidden": 6, "num_heads": 2, "blocks": "ms"}}
-
 
 @pytest.mark.parametrize("name", SEQUENCE_MODELS)
-def test_padded_steps_do_not_change_output(name):
-    torch.manual_seed(0)
-    m = build_model(name, SMALL[name], 4, 3, GROUPS).eval()
+def test_padded_steps_do_not_change_output(name, tiny_model):
+    m = tiny_model(name)
     g = torch.Generator().manual_seed(1)
     x = torch.randn(3, 5, 4, generator=g)
     s = torch.randn(3, 3, generator=g)
