@@ -34,6 +34,9 @@ class Engine(Protocol):
     def columns(self, table: str) -> list[str]:
         """Column names of a table, in order."""
 
+    def has_table(self, name: str) -> bool:
+        """Whether a table or view ``name`` exists."""
+
     def to_parquet(self, table: str, path: Path) -> None:
         """Write a table to a Parquet file, atomically (all or nothing at ``path``)."""
 
@@ -76,6 +79,12 @@ class DuckDBEngine:
     def columns(self, table: str) -> list[str]:
         return [row[0] for row in self.con.execute(f"DESCRIBE {table}").fetchall()]
 
+    def has_table(self, name: str) -> bool:
+        found = self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                                 "UNION ALL SELECT count(*) FROM duckdb_views() "
+                                 "WHERE view_name = ?", [name, name]).fetchall()
+        return any(n for (n,) in found)
+
     def to_parquet(self, table: str, path: Path) -> None:
         # COPY into a temp file beside ``path``, then one rename: a reader never sees half a file
         def copy(tmp: Path) -> None:
@@ -83,3 +92,16 @@ class DuckDBEngine:
             self.execute(f"COPY {table} TO {quoted} (FORMAT PARQUET)")
 
         atomic.write_with(Path(path), copy)
+
+
+def columns_with_values(engine: Engine, table: str, columns: list[str] | tuple[str, ...],
+                        where: str = "TRUE") -> set[str]:
+    """The ``columns`` of ``table`` with at least one non-NULL value on rows matching
+    ``where``. Each column stops at its first value (LIMIT 1) instead of counting all rows;
+    a column that is NULL throughout is cheap to scan to the end."""
+    if not columns:
+        return set()
+    probes = ", ".join(f"EXISTS (SELECT 1 FROM {table} WHERE {c} IS NOT NULL AND ({where}) "
+                       f"LIMIT 1) AS {c}" for c in columns)
+    found = engine.sql(f"SELECT {probes}").iloc[0]
+    return {c for c in columns if bool(found[c])}

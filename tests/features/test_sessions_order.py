@@ -26,7 +26,7 @@ def _engine() -> DuckDBEngine:
 
 
 def _keys(eng: DuckDBEngine) -> list[str]:
-    return eng.sql("SELECT session_key FROM _session_events_keys ORDER BY event_row")[
+    return eng.sql("SELECT session_key FROM session_events_keys ORDER BY event_row")[
         "session_key"].tolist()
 
 

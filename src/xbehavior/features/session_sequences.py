@@ -1,7 +1,7 @@
 """Cart sessions as event sequences: purchased vs abandoned, seen only up to the decision point.
 
-Inputs: canonical ``events`` already sessionised (``features.sessions.sessionise`` wrote table
-``_session_events_keys``). Outputs:
+Inputs: canonical ``events`` already sessionised (``features.sessions.sessionise`` wrote the
+view ``session_events``). Outputs:
 
 * ``cart_session_steps(engine)``: one row per event of every session with a ``cart`` event,
   ordered, **cut before the session's first purchase** (that event and everything after it
@@ -42,13 +42,12 @@ SESSION_STEP_GROUPS = {
 # even when a cart and its purchase share one second.
 CART_STEPS_SQL = """
 WITH ev AS (
-  SELECT k.session_key AS session_id, e.user_id, e.ts, e.event_type, e.price, e.category,
+  SELECT session_key AS session_id, user_id, ts, event_type, price, category,
          row_number() OVER w AS pos,
-         date_diff('second', lag(e.ts) OVER w, e.ts) AS seconds_since_prev,
-         date_diff('second', first_value(e.ts) OVER w, e.ts) AS seconds_since_start
-  FROM {events} e JOIN _session_events_keys k ON e.rowid = k.event_row
-  WHERE k.session_key IS NOT NULL
-  WINDOW w AS (PARTITION BY k.session_key ORDER BY e.ts, k.event_row)
+         date_diff('second', lag(ts) OVER w, ts) AS seconds_since_prev,
+         date_diff('second', first_value(ts) OVER w, ts) AS seconds_since_start
+  FROM session_events WHERE _session_no IS NOT NULL
+  WINDOW w AS (PARTITION BY _session_no ORDER BY ts, event_row)
 ), per_session AS (
   SELECT session_id,
          min(pos) FILTER (WHERE event_type = 'purchase') AS first_purchase_pos,
@@ -62,15 +61,15 @@ ORDER BY session_id, pos
 """
 
 
-def cart_session_steps(engine: Engine, events: str = "events") -> pd.DataFrame:
+def cart_session_steps(engine: Engine) -> pd.DataFrame:
     """Events of cart sessions, truncated before the first purchase, one row per kept event.
 
     Columns: session_id, user_id, ts, event_type, price, category, pos (1-based position in
     the full session), seconds_since_prev (NULL on the first event), seconds_since_start,
     label (1 = the session has a purchase). Sessions whose first event is the purchase keep
-    no step and are absent. Requires ``sessionise(engine, events)`` to have run.
+    no step and are absent. Requires ``sessionise(engine)`` to have run.
     """
-    steps = engine.sql(CART_STEPS_SQL.format(events=events))
+    steps = engine.sql(CART_STEPS_SQL)
     if steps.empty:
         raise DataError("no session with a cart event before its first purchase; "
                         "cart-abandonment sequences need view/cart/purchase events")

@@ -7,12 +7,16 @@ are grouped by (user_id, session_id), so two users sharing one source id get two
 Rows with neither a user id nor a session id cannot be sessionised and are counted.
 
 Tables written:
-- ``_session_events_keys`` (table): per event, in the events table's order (``event_row`` =
-  its rowid), its ``session_key`` (source id, or ``'<user_id>#<n>'`` with n = 1, 2, ... in
-  time order; NULL when it cannot be sessionised) and ``_session_no`` (an integer id of each
-  gap session, NULL for source sessions);
-- ``session_events_keys`` (a view): the same with the columns the session table needs;
-- ``session_events`` (a view): the events plus ``session_key``.
+- ``_session_events_numbers`` (table): per event, in the events table's order, three
+  integers: ``_session_no`` (one number per session, gap or source; NULL when the event
+  cannot be sessionised), ``_user_no`` (one number per user id, NULL likewise) and
+  ``_gap_no`` (n = 1, 2, ... of the user's gap sessions in time order; NULL for source
+  sessions). Integers, not strings: every later aggregate groups by them.
+- ``session_events_keys`` (a view): ``event_row`` (the event's rowid), the event columns the
+  session table needs, the three numbers and ``session_key`` (the source id, or
+  ``'<user_id>#<n>'``), which is only built for the rows a query reads;
+- ``session_events`` (a view): the events plus ``session_key``, ``_session_no``, ``_user_no``
+  and ``event_row``.
 - ``sessions``: one row per session, columns ``SESSION_COLUMNS`` (see docs/SCHEMA.md), with
   labels ``converted`` (has a purchase) and ``cart_abandoned`` (has a cart event and no
   purchase at or after its last cart event; NULL for sessions without a cart event).
@@ -20,61 +24,80 @@ Tables written:
 
 from __future__ import annotations
 
-from xbehavior.engine import Engine
+from xbehavior.engine import Engine, columns_with_values
 from xbehavior.errors import ConfigError
 
-# Cost is one sort of the gap-sessionised events (narrow: rowid, user, ts) that brings each
-# user's events together in time order, then streaming windows over that order (OVER ():
-# lag and running counts, no re-partitioning) number the sessions, then an integer sort puts
-# the numbers back in table order. The sort is by hash(user_id), ts: a string key costs about
-# twice as much, because every row of a user ties on it and is compared in full. Two users
-# with equal hashes would interleave, so the pass flags a user change within one hash
-# (``_clash``) and assign_sessions then redoes it sorted by user_id itself.
+# Cost: one sort of the narrow (rowid, user hash, source id, ts, user_id) rows that brings
+# each user's events together in time order, one streaming pass (OVER (): lags and running
+# counts, no re-partitioning) that numbers users and sessions, and one integer sort back to
+# table order. Within a user, gap-sessionised rows (no source id) sort first, so the user's
+# gap sessions are the first numbers after its first one. The sort is by hash(user_id): a
+# string key costs about twice as much, because all of a user's rows tie on it and are
+# compared in full. Two users with equal hashes would interleave, so the pass flags a user
+# change within one hash (``_clash``) and sessionise then redoes it sorted by user_id.
 # Ties in ts need no tie-break: two events at one instant are never split (gap 0).
 NUMBER_SQL = """
-CREATE OR REPLACE TEMP TABLE _{target}_numbers AS
-WITH gap AS (
-  SELECT rowid AS event_row, user_id, {user_hash} AS _h, ts FROM {events}
-  WHERE user_id IS NOT NULL AND NOT ({use_source} AND session_id IS NOT NULL)
-  ORDER BY {order}
-), flagged AS (
-  SELECT event_row, user_id IS DISTINCT FROM lag(user_id) OVER () AS _first,
-         ts - lag(ts) OVER () > INTERVAL {gap_s} SECOND AS _gap,
-         _h = lag(_h) OVER () AND user_id <> lag(user_id) OVER () AS _clash
-  FROM gap
-), numbered AS (  -- g: running number of gap sessions over all users (1, 2, ...)
-  SELECT *, count(*) FILTER (WHERE _first OR _gap) OVER (ROWS UNBOUNDED PRECEDING) AS g
+CREATE OR REPLACE TEMP TABLE _{target}_sorted AS
+SELECT rowid AS event_row, {user_hash} AS _h, {source_id} AS _sid, ts, user_id FROM {events}
+WHERE user_id IS NOT NULL OR {source_id} IS NOT NULL
+ORDER BY {order}, _sid NULLS FIRST, ts;
+CREATE OR REPLACE TEMP TABLE _{target}_numbered AS
+WITH flagged AS (
+  SELECT event_row, _sid, user_id, {user_change} AS _first,
+         _sid IS DISTINCT FROM lag(_sid) OVER ()
+           OR (_sid IS NULL AND ts - lag(ts) OVER () > INTERVAL {gap_s} SECOND) AS _new,
+         _h = lag(_h) OVER () AND user_id IS DISTINCT FROM lag(user_id) OVER () AS _clash
+  FROM _{target}_sorted
+), numbered AS (  -- running numbers over all rows: s of the session, u of the user
+  SELECT *, count(*) FILTER (WHERE _first OR _new) OVER (ROWS UNBOUNDED PRECEDING) AS s,
+            count(*) FILTER (WHERE _first) OVER (ROWS UNBOUNDED PRECEDING) AS u
   FROM flagged
-), per_user AS (  -- g0: g of the user's first session
-  SELECT *, max(CASE WHEN _first THEN g END) OVER (ROWS UNBOUNDED PRECEDING) AS g0
+), per_user AS (  -- s0: s of the user's first session
+  SELECT *, max(CASE WHEN _first THEN s END) OVER (ROWS UNBOUNDED PRECEDING) AS s0
   FROM numbered
 )
-SELECT event_row, g, g - g0 + 1 AS n, _clash FROM per_user
-UNION ALL
-SELECT rowid, NULL, NULL, FALSE FROM {events}
-WHERE user_id IS NULL OR ({use_source} AND session_id IS NOT NULL)
-ORDER BY event_row
+SELECT event_row, s, u, CASE WHEN _sid IS NULL THEN s - s0 + 1 END AS n, _clash,
+       CASE WHEN _first THEN user_id END AS _first_user  -- NULL on all other rows: no copy
+FROM per_user;
+DROP TABLE _{target}_sorted
 """
-_FAST_ORDER, _EXACT_ORDER = "_h, ts", "user_id, ts"
+_FAST = {"order": "_h", "user_change": "_h IS DISTINCT FROM lag(_h) OVER ()"}
+_EXACT = {"order": "user_id", "user_change": "user_id IS DISTINCT FROM lag(user_id) OVER () "
+                                         "OR lag(event_row) OVER () IS NULL"}
 _USER_HASH = "hash(user_id)"  # a test swaps in a constant to force the collision path
 
-# The keys are in table order, so the views zip them onto the events with a POSITIONAL JOIN
-# (no hash join by rowid each time a view is read).
-ASSIGN_SQL = """
-CREATE OR REPLACE TABLE _{target}_keys AS
-SELECT k.event_row,
-       CASE WHEN k.n IS NOT NULL THEN e.user_id || '#' || k.n
-            WHEN {use_source} THEN e.session_id END AS session_key,
-       k.g AS _session_no
-FROM {events} e POSITIONAL JOIN _{target}_numbers k;
-DROP TABLE _{target}_numbers;
-CREATE OR REPLACE VIEW {target}_keys AS
-SELECT k.event_row, e.user_id, e.session_id, e.ts, e.event_type, e.revenue, e.country,
-       e.device, e.os, e.browser, k.session_key, k._session_no
-FROM {events} e POSITIONAL JOIN _{target}_keys k;
-CREATE OR REPLACE VIEW {target} AS
-SELECT e.*, k.session_key FROM {events} e POSITIONAL JOIN _{target}_keys k
+# Back to table order (rows that cannot be sessionised get NULLs), so the views zip the
+# numbers onto the events with a POSITIONAL JOIN: no hash join by rowid each time one is read.
+ORDER_BACK_SQL = """
+CREATE OR REPLACE TABLE _{target}_users AS
+SELECT u::BIGINT AS _user_no, _first_user AS user_id FROM _{target}_numbered
+WHERE _first_user IS NOT NULL;
+CREATE OR REPLACE TABLE _{target}_numbers AS
+SELECT s::BIGINT AS _session_no, u::BIGINT AS _user_no, n::BIGINT AS _gap_no FROM (
+  SELECT event_row, s, u, n FROM _{target}_numbered
+  UNION ALL
+  SELECT rowid, NULL, NULL, NULL FROM {events}
+  WHERE user_id IS NULL AND ({source_id}) IS NULL
+) ORDER BY event_row;
+DROP TABLE _{target}_numbered
 """
+
+VIEWS_SQL = """
+CREATE OR REPLACE VIEW {target}_keys AS
+SELECT e.rowid AS event_row, e.user_id, e.session_id, e.ts, e.event_type, e.revenue,
+       e.country, e.device, e.os, e.browser, k._session_no, k._user_no, k._gap_no,
+       {session_key} AS session_key
+FROM {events} e POSITIONAL JOIN _{target}_numbers k;
+CREATE OR REPLACE VIEW {target} AS
+SELECT e.*, {session_key} AS session_key, k._session_no, k._user_no, e.rowid AS event_row
+FROM {events} e POSITIONAL JOIN _{target}_numbers k
+"""
+
+
+def _session_key(use_source: str) -> str:
+    return (f"CASE WHEN k._gap_no IS NOT NULL THEN e.user_id || '#' || k._gap_no "
+            f"WHEN {use_source} THEN e.session_id END")
+
 
 _SESSION_AGGREGATES = """min(ts) AS start_ts, max(ts) AS end_ts,
          count(*)::INTEGER AS n_events,
@@ -83,57 +106,71 @@ _SESSION_AGGREGATES = """min(ts) AS start_ts, max(ts) AS end_ts,
          count(*) FILTER (WHERE event_type = 'purchase')::INTEGER AS n_purchases,
          coalesce(sum(revenue) FILTER (WHERE event_type IN ('purchase', 'return')), 0)
            AS revenue,
-         arg_min(country, ts) FILTER (WHERE country IS NOT NULL) AS country,
-         arg_min(device, ts) FILTER (WHERE device IS NOT NULL) AS device,
-         arg_min(os, ts) FILTER (WHERE os IS NOT NULL) AS os,
-         arg_min(browser, ts) FILTER (WHERE browser IS NOT NULL) AS browser,
+         {context},
          max(ts) FILTER (WHERE event_type = 'cart') AS _last_cart,
          max(ts) FILTER (WHERE event_type = 'purchase') AS _last_buy"""
+#: per-session context: the value of the session's first event that has one
+CONTEXT_COLUMNS = ("country", "device", "os", "browser")
 
-# One scan: gap sessions group by their integer id (the string keys are NULL there, so cost
-# nothing to hash); source sessions by (user_id, session id).
+# One scan grouped by the integer session number, with no string aggregate where it can be
+# avoided (they cost several times an integer one): the user id comes from the users table,
+# the gap session id is built once per session, after the aggregate, and a column with no
+# value in the log is a NULL constant rather than an aggregate.
 SESSIONS_SQL = """
 CREATE OR REPLACE TABLE {target} AS
 WITH agg AS (
-  SELECT any_value(user_id) AS user_id, any_value(session_key) AS session_id, {aggregates}
-  FROM {source} WHERE session_key IS NOT NULL
-  GROUP BY _session_no, CASE WHEN _session_no IS NULL THEN user_id END,
-           CASE WHEN _session_no IS NULL THEN session_key END
+  SELECT any_value(_user_no) AS _user_no, any_value(_gap_no) AS _gap_no,
+         {source_id} AS _source_id, {aggregates}
+  FROM {keys}_keys WHERE _session_no IS NOT NULL GROUP BY _session_no
 )
-SELECT * EXCLUDE (_last_cart, _last_buy), n_purchases > 0 AS converted,
+SELECT u.user_id,
+       CASE WHEN _gap_no IS NOT NULL THEN u.user_id || '#' || _gap_no ELSE _source_id END
+         AS session_id,
+       agg.* EXCLUDE (_user_no, _gap_no, _source_id, _last_cart, _last_buy),
+       n_purchases > 0 AS converted,
        -- abandoned = the cart was left: no purchase at or after the session's last cart event
        -- (the same rule as insights.descriptive.cart_abandonment)
        CASE WHEN n_carts > 0 THEN coalesce(_last_buy < _last_cart, TRUE) END AS cart_abandoned
-FROM agg ORDER BY user_id, start_ts, session_id
+FROM agg LEFT JOIN _{keys}_users u USING (_user_no)
+ORDER BY user_id, start_ts, session_id
 """
 
 
 def assign_sessions(engine: Engine, events: str = "events", target: str = "session_events",
                     gap_minutes: float = 30, use_source_ids: bool = True) -> None:
-    """Write table ``_{target}_keys`` (event_row, session_key, _session_no; one row per event,
-    in table order), its view ``{target}_keys`` (plus the columns the session table needs)
-    and view ``target`` = events + session_key.
+    """Write table ``_{target}_numbers`` (one row per event, in table order) and the views
+    ``{target}_keys`` and ``target`` (see the module docstring).
 
-    Cost: one sort of (rowid, user_id, ts) by user then time, O(N log N), one streaming pass
-    and one integer sort back to table order; memory about 40 bytes per event plus the user
-    id strings.
+    Cost: one sort of (rowid, hash, source id, ts, user_id) by user then time, O(N log N),
+    one streaming pass and one integer sort back to table order; memory about 40 bytes per
+    event plus the user id strings.
     """
     if not gap_minutes > 0:
         raise ConfigError(f"gap_minutes must be > 0 (got {gap_minutes}); the usual value is 30")
+    use_source = "TRUE" if use_source_ids else "FALSE"
     args = {"target": target, "events": events, "gap_s": round(gap_minutes * 60),
-            "use_source": "TRUE" if use_source_ids else "FALSE"}
-    engine.execute(NUMBER_SQL.format(order=_FAST_ORDER, user_hash=_USER_HASH, **args))
-    clash = f"SELECT coalesce(bool_or(_clash), FALSE) AS c FROM _{target}_numbers"
+            "user_hash": _USER_HASH,
+            "source_id": "session_id" if use_source_ids else "NULL::VARCHAR"}
+    engine.execute(NUMBER_SQL.format(**_FAST, **args))
+    clash = f"SELECT coalesce(bool_or(_clash), FALSE) AS c FROM _{target}_numbered"
     if engine.sql(clash).iloc[0, 0]:  # two users share a hash: sort by the id itself
-        engine.execute(NUMBER_SQL.format(order=_EXACT_ORDER, user_hash=_USER_HASH, **args))
-    engine.execute(ASSIGN_SQL.format(**args))
+        engine.execute(NUMBER_SQL.format(**_EXACT, **args))
+    engine.execute(ORDER_BACK_SQL.format(**args))
+    engine.execute(VIEWS_SQL.format(target=target, events=events,
+                                    session_key=_session_key(use_source)))
 
 
-def build_sessions(engine: Engine, source: str = "session_events_keys",
-                   target: str = "sessions") -> None:
-    """Write one row per session of ``source`` (events with ``session_key``) into ``target``."""
-    engine.execute(SESSIONS_SQL.format(source=source, target=target,
-                                       aggregates=_SESSION_AGGREGATES))
+def build_sessions(engine: Engine, target: str = "sessions",
+                   keys: str = "session_events") -> None:
+    """Write one row per session of ``{keys}_keys`` (see ``assign_sessions``) into ``target``."""
+    filled = columns_with_values(engine, f"{keys}_keys", (*CONTEXT_COLUMNS, "session_id"))
+    context = ",\n".join(
+        f"arg_min({c}, ts) FILTER (WHERE {c} IS NOT NULL) AS {c}" if c in filled else
+        f"NULL::VARCHAR AS {c}" for c in CONTEXT_COLUMNS)
+    source_id = "any_value(session_id)" if "session_id" in filled else "NULL::VARCHAR"
+    engine.execute(SESSIONS_SQL.format(
+        target=target, keys=keys, source_id=source_id,
+        aggregates=_SESSION_AGGREGATES.format(context=context)))
 
 
 def sessionise(engine: Engine, events: str = "events", gap_minutes: float = 30,
@@ -144,10 +181,9 @@ def sessionise(engine: Engine, events: str = "events", gap_minutes: float = 30,
     session id), converted, cart_sessions, cart_abandoned.
     """
     assign_sessions(engine, events, "session_events", gap_minutes, use_source_ids)
-    build_sessions(engine, "session_events_keys", target)
-    ev = engine.sql("""SELECT count(*) FILTER (WHERE session_key IS NOT NULL) AS a,
-                              count(*) FILTER (WHERE session_key IS NULL) AS b
-                       FROM _session_events_keys""").iloc[0]
+    build_sessions(engine, target, "session_events")
+    ev = engine.sql("""SELECT count(_session_no) AS a, count(*) - count(_session_no) AS b
+                       FROM _session_events_numbers""").iloc[0]
     s = engine.sql(f"""SELECT count(*) AS n, count(*) FILTER (WHERE converted) AS c,
                               count(cart_abandoned) AS k,
                               count(*) FILTER (WHERE cart_abandoned) AS ab

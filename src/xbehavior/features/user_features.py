@@ -35,7 +35,7 @@ import datetime as dt
 
 import pandas as pd
 
-from xbehavior.engine import Engine
+from xbehavior.engine import Engine, columns_with_values
 from xbehavior.errors import ConfigError
 from xbehavior.ingest.schema import EVENT_COLUMNS
 
@@ -55,73 +55,104 @@ NEEDS = {
 }
 _OPTIONAL = ("revenue", "device", "country", "category", "coupon")
 
-# Cost: three hash aggregates over the events (per user and day, per session, per user and
-# value of each mode column) and small ones above them. The active weeks and months are
-# distinct counts over the per-day rows, not over the events.
+# Cost: one hash aggregate of the events per user gives every count, sum and share. The
+# session figures (sessions, browse-only sessions) and distinct active days, weeks and months
+# need a second look only for users with more than one session or calendar day: for the
+# rest they are 1 (and browse-only is the user's own view/purchase counts), and most users of
+# a clickstream have one visit, so that aggregate reads only the events of the others. One
+# more aggregate per mode column that has values; a column without values is a NULL
+# constant, with no scan and no join. Users and sessions are grouped by the integer numbers
+# sessionise writes (``_user_no``, ``_session_no``), not by id strings, when the input has
+# them: a string carried through an aggregate costs several times an integer, so the user
+# id is joined on at the end from the users table sessionise also writes.
 USER_FEATURES_SQL = """
 WITH ev AS NOT MATERIALIZED (
-  SELECT user_id, session_key, ts, event_type, {optional}
-  FROM {events} WHERE user_id IS NOT NULL AND session_key IS NOT NULL {cutoff}
-), sess AS (
-  SELECT user_id,
-         bool_or(event_type = 'view') AND NOT bool_or(event_type = 'purchase') AS browse_only
-  FROM ev GROUP BY user_id, session_key
-), per_session AS (
-  SELECT user_id, count(*) AS n_sessions, count(*) FILTER (WHERE browse_only) AS n_browse
-  FROM sess GROUP BY user_id
-), daily AS (
-  SELECT user_id, ts::DATE AS day, count(*) AS n, max(ts) AS last_ts,
+  SELECT {user_key} AS _u, {session_key} AS _s, ts, event_type, {optional}
+  FROM {events} WHERE user_id IS NOT NULL AND {session_key} IS NOT NULL {cutoff}
+), per_user AS (
+  SELECT _u, count(*) AS n_events, max(ts) AS last_ts,
+         count(*) FILTER (WHERE event_type = 'view') AS n_views,
          count(*) FILTER (WHERE event_type = 'purchase') AS n_purchases,
          count(*) FILTER (WHERE event_type = 'cart') AS n_carts,
          count(coupon) FILTER (WHERE event_type = 'purchase') AS n_coupon_purchases,
-         sum(revenue) FILTER (WHERE event_type IN ('purchase', 'return')) AS monetary,
-         count(*) FILTER (WHERE hour(ts) < 6) AS n_night,
-         count(*) FILTER (WHERE hour(ts) >= 6 AND hour(ts) < 12) AS n_morning,
-         count(*) FILTER (WHERE hour(ts) >= 12 AND hour(ts) < 18) AS n_afternoon,
-         count(*) FILTER (WHERE hour(ts) >= 18) AS n_evening
-  FROM ev GROUP BY user_id, day
-), per_user AS (
-  SELECT user_id, sum(n)::BIGINT AS n_events, max(last_ts) AS last_ts,  -- counts stay BIGINT
-         sum(n_purchases)::BIGINT AS n_purchases, sum(n_carts) AS n_carts,
-         sum(n_coupon_purchases) AS n_coupon_purchases,
-         coalesce(sum(monetary), 0) AS monetary,
-         count(*) AS active_days,
-         count(DISTINCT date_trunc('week', day)) AS active_weeks,
-         count(DISTINCT date_trunc('month', day)) AS active_months,
-         sum(n_night) / sum(n) AS share_night,
-         sum(n_morning) / sum(n) AS share_morning,
-         sum(n_afternoon) / sum(n) AS share_afternoon,
-         sum(n_evening) / sum(n) AS share_evening,
-         coalesce(sum(n) FILTER (WHERE dayofweek(day) IN (0, 6)), 0) / sum(n) AS share_weekend
-  FROM daily GROUP BY user_id
-), {modes}
-SELECT u.user_id, u.n_events,
+         coalesce(sum(revenue) FILTER (WHERE event_type IN ('purchase', 'return')), 0)
+           AS monetary,
+         count(*) FILTER (WHERE hour(ts) < 6) / count(*) AS share_night,
+         count(*) FILTER (WHERE hour(ts) >= 6 AND hour(ts) < 12) / count(*) AS share_morning,
+         count(*) FILTER (WHERE hour(ts) >= 12 AND hour(ts) < 18) / count(*)
+           AS share_afternoon,
+         count(*) FILTER (WHERE hour(ts) >= 18) / count(*) AS share_evening,
+         count(*) FILTER (WHERE dayofweek(ts) IN (0, 6)) / count(*) AS share_weekend,
+         min(_s) < max(_s) OR min(ts)::DATE < max(ts)::DATE AS several
+  FROM ev GROUP BY _u
+), several_ev AS (
+  SELECT _u, _s, ts::DATE AS day, event_type
+  FROM ev SEMI JOIN (SELECT _u FROM per_user WHERE several) USING (_u)
+), visits AS (
+  SELECT _u, count(*) AS n_sessions, count(*) FILTER (WHERE browse_only) AS n_browse
+  FROM (SELECT any_value(_u) AS _u,
+               bool_or(event_type = 'view') AND NOT bool_or(event_type = 'purchase')
+                 AS browse_only
+        FROM several_ev GROUP BY _s)
+  GROUP BY _u
+), active AS (
+  SELECT _u, count(DISTINCT day) AS days, count(DISTINCT date_trunc('week', day)) AS weeks,
+         count(DISTINCT date_trunc('month', day)) AS months
+  FROM several_ev GROUP BY _u
+), names AS (SELECT {names}){modes}
+, joined AS (
+  SELECT u.*, coalesce(v.n_sessions, 1) AS n_sessions,
+         coalesce(v.n_browse, (u.n_views > 0 AND u.n_purchases = 0)::BIGINT) AS n_browse,
+         coalesce(a.days, 1) AS days, coalesce(a.weeks, 1) AS weeks,
+         coalesce(a.months, 1) AS months
+  FROM per_user u LEFT JOIN visits v USING (_u) LEFT JOIN active a USING (_u)
+)
+SELECT names.user_id, u.n_events,
        (epoch({reference}) - epoch(u.last_ts)) / 86400.0 AS recency_days,
-       s.n_sessions, u.n_purchases, u.monetary,
-       s.n_sessions / u.active_days AS visits_per_active_day,
-       s.n_sessions / u.active_weeks AS visits_per_active_week,
-       s.n_sessions / u.active_months AS visits_per_active_month,
+       u.n_sessions, u.n_purchases, u.monetary,
+       u.n_sessions / u.days AS visits_per_active_day,
+       u.n_sessions / u.weeks AS visits_per_active_week,
+       u.n_sessions / u.months AS visits_per_active_month,
        u.share_night, u.share_morning, u.share_afternoon, u.share_evening, u.share_weekend,
-       d.value AS modal_device, c.value AS modal_country,
-       k.value AS top_category, k.share AS category_interest_share,
+       {mode_columns},
        u.n_coupon_purchases / nullif(u.n_purchases, 0) AS coupon_share,
        u.n_purchases / nullif(u.n_carts, 0) AS cart_to_purchase,
-       s.n_browse / s.n_sessions AS browse_without_buying
-FROM per_user u JOIN per_session s USING (user_id)
-LEFT JOIN mode_device d USING (user_id)
-LEFT JOIN mode_country c USING (user_id)
-LEFT JOIN mode_category k USING (user_id)
-ORDER BY u.user_id
+       u.n_browse / u.n_sessions AS browse_without_buying
+FROM joined u JOIN names USING (_u) {mode_joins}
+ORDER BY names.user_id
 """
 
 # Most frequent non-NULL value per user (ties: alphabetical, as the smallest (-n, value)) and
 # its share of the counted rows; an aggregate, not a window sort over the (user, value) rows.
 _MODE_SQL = """mode_{name} AS (
-  SELECT user_id, arg_min(value, (-n, value)) AS value, max(n) / sum(n) AS share
-  FROM (SELECT user_id, {column} AS value, count(*) AS n FROM ev
-        WHERE {column} IS NOT NULL {where} GROUP BY user_id, {column})
-  GROUP BY user_id
+  SELECT _u, arg_min(value, (-n, value)) AS value, max(n) / sum(n) AS share
+  FROM (SELECT _u, {column} AS value, count(*) AS n FROM ev
+        WHERE {column} IS NOT NULL {where} GROUP BY _u, {column})
+  GROUP BY _u
 )"""
+#: mode feature -> (source column, extra filter, share feature or None)
+_MODES = {
+    "modal_device": ("device", "", None),
+    "modal_country": ("country", "", None),
+    "top_category": ("category", "AND event_type = 'view'", "category_interest_share"),
+}
+
+
+def _mode_parts(missing: set[str]) -> tuple[str, str, str]:
+    """CTEs, output columns and joins of the mode features. A mode whose column has no
+    value is a NULL constant: no scan and no join."""
+    ctes, columns, joins = [], [], []
+    for feature, (column, where, share) in _MODES.items():
+        if column in missing:
+            columns += [f"NULL::VARCHAR AS {feature}"] + (
+                [f"NULL::DOUBLE AS {share}"] if share else [])
+            continue
+        ctes.append(_MODE_SQL.format(name=column, column=column, where=where))
+        columns.append(f"mode_{column}.value AS {feature}")
+        if share:
+            columns.append(f"mode_{column}.share AS {share}")
+        joins.append(f"LEFT JOIN mode_{column} USING (_u)")
+    return "".join(f",\n{cte}" for cte in ctes), ", ".join(columns), " ".join(joins)
 
 
 def _cutoff(before: object) -> str | None:
@@ -155,21 +186,24 @@ def user_features(engine: Engine, events: str = "session_events",
         raise ConfigError(f"user_features: {events} has no session_key column; run "
                           "xbehavior.features.sessions.sessionise first and pass "
                           "events='session_events'")
-    optional = ", ".join(c if c in present else f"CAST(NULL AS {EVENT_COLUMNS[c]}) AS {c}"
-                         for c in _OPTIONAL)
     literal = _cutoff(before)
-    modes = ",\n".join([
-        _MODE_SQL.format(name="device", column="device", where=""),
-        _MODE_SQL.format(name="country", column="country", where=""),
-        _MODE_SQL.format(name="category", column="category", where="AND event_type = 'view'"),
-    ])
-    # the log's last event: a window over the per-user rows, not another scan of the events
-    reference = literal or "max(u.last_ts) OVER ()"
+    missing = _missing_columns(engine, events, present, literal)
+    # a column without a value is read as a NULL constant, so no aggregate scans it
+    optional = ", ".join(c if c not in missing else f"CAST(NULL AS {EVENT_COLUMNS[c]}) AS {c}"
+                         for c in _OPTIONAL)
+    users = f"_{events}_users"  # written by sessionise next to its view
+    numbered = {"_user_no", "_session_no"} <= present and engine.has_table(users)
+    keys = ("_user_no", "_session_no") if numbered else ("user_id", "session_key")
+    names = (f"_user_no AS _u, user_id FROM {users}" if numbered else
+             "DISTINCT _u, _u AS user_id FROM per_user")
+    mode_ctes, mode_columns, mode_joins = _mode_parts(missing)
+    # the log's last event, from the per-user rows rather than another scan of the events
+    reference = literal or "(SELECT max(last_ts) FROM per_user)"
     sql = USER_FEATURES_SQL.format(
         events=events, optional=optional, cutoff=f"AND ts < {literal}" if literal else "",
-        modes=modes, reference=reference)
+        modes=mode_ctes, mode_columns=mode_columns, mode_joins=mode_joins,
+        reference=reference, user_key=keys[0], session_key=keys[1], names=names)
     frame = engine.sql(sql)
-    missing = _missing_columns(engine, events, present, literal)
     unavailable = {f: col for f, col in NEEDS.items() if col in missing}
     for feature in unavailable:
         frame[feature] = None if frame[feature].dtype == object else float("nan")
@@ -180,11 +214,6 @@ def user_features(engine: Engine, events: str = "session_events",
 def _missing_columns(engine: Engine, events: str, present: set[str],
                      literal: str | None) -> set[str]:
     """Optional columns absent from ``events`` or without a value (before the cut-off)."""
-    there = [c for c in _OPTIONAL if c in present]
-    missing = set(_OPTIONAL) - set(there)
-    if there:
-        where = "user_id IS NOT NULL" + (f" AND ts < {literal}" if literal else "")
-        counts = engine.sql(f"SELECT {', '.join(f'count({c}) AS {c}' for c in there)} "
-                            f"FROM {events} WHERE {where}").iloc[0]
-        missing |= {c for c in there if counts[c] == 0}
-    return missing
+    where = "user_id IS NOT NULL" + (f" AND ts < {literal}" if literal else "")
+    filled = columns_with_values(engine, events, [c for c in _OPTIONAL if c in present], where)
+    return set(_OPTIONAL) - filled
