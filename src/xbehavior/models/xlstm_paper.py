@@ -63,27 +63,32 @@ def recurrence_reference(pre: torch.Tensor, u: torch.Tensor, p: torch.Tensor | N
 
 
 def _scan_forward(pre: torch.Tensor, u: torch.Tensor, p: torch.Tensor | None, n_cell: int):
-    """Forward loop; also returns what the hand-written backward needs:
-    h (B,T,H), activated gates [i, f, z, o] (B,T,3C+H), c (B,T,C), k = tanh(P c) (B,T,H)."""
-    b, t_len = pre.shape[0], pre.shape[1]
-    h = pre.new_zeros(b, u.shape[1])
+    """Forward loop; also returns what the hand-written backward needs, time-major:
+    h (T,B,H), activated gates [i, f, z, o] (T,B,3C+H), c (T,B,C), k = tanh(P c) (T,B,H).
+
+    Each step writes straight into these preallocated buffers (its slice of each is
+    contiguous) and activates the gates in place: no per-step allocation, stack or copy,
+    which is most of what a step costs at these sizes on a CPU."""
+    b, t_len, hid = pre.shape[0], pre.shape[1], u.shape[1]
+    c1, c2, c3 = n_cell, 2 * n_cell, 3 * n_cell
+    gates = pre.new_empty(t_len, b, c3 + hid)
+    c_all, k_all, h_all = (pre.new_empty(t_len, b, n) for n in (n_cell, hid, hid))
+    h = pre.new_zeros(b, hid)
     c = pre.new_zeros(b, n_cell)
-    ut = u.t()
-    c2, c3 = 2 * n_cell, 3 * n_cell
-    hs, gs, cs, ks = [], [], [], []
+    ut, pt = u.t(), None if p is None else p.t()
     for t in range(t_len):
-        g = torch.addmm(pre[:, t], h, ut)  # (B, 3C+H): the only matmul in the loop
-        sg = torch.sigmoid(g)
-        z = torch.tanh(g[:, c2:c3])
-        c = torch.addcmul(sg[:, n_cell:c2] * c, sg[:, :n_cell], z)  # f ⊙ c + i ⊙ z
-        k = torch.tanh(c if p is None else c @ p.t())
-        h = sg[:, c3:] * k
-        sg[:, c2:c3] = z  # keep activated gates [i, f, z, o] for the backward
-        hs.append(h)
-        gs.append(sg)
-        cs.append(c)
-        ks.append(k)
-    return torch.stack(hs, 1), torch.stack(gs, 1), torch.stack(cs, 1), torch.stack(ks, 1)
+        g = torch.addmm(pre[:, t], h, ut, out=gates[t])  # (B, 3C+H): the loop's one matmul
+        g[:, :c2].sigmoid_()  # i, f
+        g[:, c2:c3].tanh_()  # z
+        g[:, c3:].sigmoid_()  # o
+        c = torch.addcmul(g[:, c1:c2] * c, g[:, :c1], g[:, c2:c3], out=c_all[t])  # f⊙c + i⊙z
+        k = k_all[t]
+        if pt is None:
+            torch.tanh(c, out=k)
+        else:
+            torch.mm(c, pt, out=k).tanh_()
+        h = torch.mul(g[:, c3:], k, out=h_all[t])
+    return h_all, gates, c_all, k_all
 
 
 def _scan_backward(dh_all: torch.Tensor, u: torch.Tensor, p: torch.Tensor | None,
@@ -91,37 +96,36 @@ def _scan_backward(dh_all: torch.Tensor, u: torch.Tensor, p: torch.Tensor | None
                    k_all: torch.Tensor, n_cell: int):
     """Backprop through time by hand -> (d pre (B,T,3C+H), d u (3C+H,H), d p (H,C) or None).
 
-    Every local derivative that does not depend on the incoming gradient is computed for all
-    steps at once before the loop, leaving ~8 small ops per step inside it."""
-    b, t_len, hid = h_all.shape[0], h_all.shape[1], h_all.shape[2]
-    i, f, z, o = gates.split([n_cell, n_cell, n_cell, hid], dim=2)  # (B, T, ·) each
-    c_prev = torch.cat([c_all.new_zeros(b, 1, n_cell), c_all[:, :-1]], 1)
+    dh_all (B, T, H); the saved tensors are the forward's time-major buffers. Every local
+    derivative that does not depend on the incoming gradient is computed for all steps at
+    once before the loop, which then does 7 small ops per step, writing into one buffer."""
+    t_len, b, hid = h_all.shape
+    i, f, z, o = gates.split([n_cell, n_cell, n_cell, hid], dim=2)  # (T, B, ·) each
+    c_prev = torch.cat([c_all.new_zeros(1, b, n_cell), c_all[:-1]])
     dh_to_du = o * (1 - k_all * k_all)  # h = o ⊙ tanh(u), u = P c
     dc_to_dg = torch.stack([z * i * (1 - i), c_prev * f * (1 - f), i * (1 - z * z)], 2)
-    dh_to_do = k_all * o * (1 - o)  # (B, T, H)
+    dh_to_do = k_all * o * (1 - o)  # (T, B, H)
+    dh_all = dh_all.transpose(0, 1)  # (T, B, H) view
+    dpre = gates.new_empty(t_len, b, 3 * n_cell + hid)
+    du_all = gates.new_empty(t_len, b, hid)
     dh_rec = dh_all.new_zeros(b, hid)
     dc = dh_all.new_zeros(b, n_cell)
-    dgs, dus = [], []
-    for s in range(t_len):
-        t = t_len - 1 - s
-        dh = dh_all[:, t] + dh_rec
-        du = dh * dh_to_du[:, t]
-        dc = dc * f[:, t + 1] if t + 1 < t_len else dc  # carried through c_{t+1} = f c_t + …
-        dc = dc + (du if p is None else du @ p)
-        dg_c = (dc.unsqueeze(1) * dc_to_dg[:, t]).reshape(b, 3 * n_cell)  # i, f, z rows
-        dg = torch.cat([dg_c, dh * dh_to_do[:, t]], 1)  # (B, 3C+H)
-        dh_rec = dg @ u
-        dgs.append(dg)
-        dus.append(du)
-    dgs.reverse()
-    dus.reverse()
-    dpre = torch.stack(dgs, 1)
-    h_prev = torch.cat([h_all.new_zeros(b, 1, hid), h_all[:, :-1]], 1)
+    for t in range(t_len - 1, -1, -1):
+        dh = dh_all[t] + dh_rec
+        du = torch.mul(dh, dh_to_du[t], out=du_all[t])
+        if t + 1 < t_len:
+            dc.mul_(f[t + 1])  # carried through c_{t+1} = f c_t + …
+        dc = dc + du if p is None else torch.addmm(dc, du, p)
+        dpre_t = dpre[t]
+        torch.mul(dc.unsqueeze(1), dc_to_dg[t], out=dpre_t[:, : 3 * n_cell].view(b, 3, n_cell))
+        torch.mul(dh, dh_to_do[t], out=dpre_t[:, 3 * n_cell :])  # o rows
+        dh_rec = dpre_t @ u
+    h_prev = torch.cat([h_all.new_zeros(1, b, hid), h_all[:-1]])
     du_w = dpre.reshape(-1, dpre.shape[2]).t() @ h_prev.reshape(-1, hid)  # Σ_t dg_tᵀ h_{t-1}
     dp: torch.Tensor | None = None
     if p is not None:
-        dp = torch.stack(dus, 1).reshape(-1, hid).t() @ c_all.reshape(-1, n_cell)
-    return dpre, du_w, dp
+        dp = du_all.reshape(-1, hid).t() @ c_all.reshape(-1, n_cell)
+    return dpre.transpose(0, 1), du_w, dp
 
 
 class _Scan(torch.autograd.Function):
@@ -133,12 +137,12 @@ class _Scan(torch.autograd.Function):
         h, gates, c, k = _scan_forward(pre, u, p, n_cell)
         ctx.save_for_backward(u, p, h, gates, c, k)
         ctx.n_cell = n_cell
-        return h
+        return h.transpose(0, 1)
 
     @staticmethod
     def backward(ctx, dh):
         u, p, h, gates, c, k = ctx.saved_tensors
-        dpre, du, dp = _scan_backward(dh.contiguous(), u, p, h, gates, c, k, ctx.n_cell)
+        dpre, du, dp = _scan_backward(dh, u, p, h, gates, c, k, ctx.n_cell)
         return dpre, du, dp, None
 
 
@@ -147,7 +151,7 @@ def recurrence(pre: torch.Tensor, u: torch.Tensor, p: torch.Tensor | None,
     """Fast recurrence: (B, T, 3C + H) input projections -> hidden states (B, T, H)."""
     if torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in (pre, u, p)):
         return _Scan.apply(pre, u, p, n_cell)
-    return _scan_forward(pre, u, p, n_cell)[0]
+    return _scan_forward(pre, u, p, n_cell)[0].transpose(0, 1)
 
 
 class XLSTMPaperCell(nn.Module):
