@@ -76,18 +76,22 @@ def _scan_forward(pre: torch.Tensor, u: torch.Tensor, p: torch.Tensor | None, n_
     h = pre.new_zeros(b, hid)
     c = pre.new_zeros(b, n_cell)
     ut, pt = u.t(), None if p is None else p.t()
+    # per-gate views of the buffers, cut once: inside the loop each is one index
+    pre_t = pre.transpose(0, 1)
+    i_all, f_all, if_all = gates[..., :c1], gates[..., c1:c2], gates[..., :c2]
+    z_all, o_all = gates[..., c2:c3], gates[..., c3:]
     for t in range(t_len):
-        g = torch.addmm(pre[:, t], h, ut, out=gates[t])  # (B, 3C+H): the loop's one matmul
-        g[:, :c2].sigmoid_()  # i, f
-        g[:, c2:c3].tanh_()  # z
-        g[:, c3:].sigmoid_()  # o
-        c = torch.addcmul(g[:, c1:c2] * c, g[:, :c1], g[:, c2:c3], out=c_all[t])  # f⊙c + i⊙z
+        torch.addmm(pre_t[t], h, ut, out=gates[t])  # (B, 3C+H): the loop's one matmul
+        if_all[t].sigmoid_()
+        z = z_all[t].tanh_()
+        o = o_all[t].sigmoid_()
+        c = torch.addcmul(f_all[t] * c, i_all[t], z, out=c_all[t])  # f⊙c + i⊙z
         k = k_all[t]
         if pt is None:
             torch.tanh(c, out=k)
         else:
             torch.mm(c, pt, out=k).tanh_()
-        h = torch.mul(g[:, c3:], k, out=h_all[t])
+        h = torch.mul(o, k, out=h_all[t])
     return h_all, gates, c_all, k_all
 
 
@@ -110,16 +114,17 @@ def _scan_backward(dh_all: torch.Tensor, u: torch.Tensor, p: torch.Tensor | None
     du_all = gates.new_empty(t_len, b, hid)
     dh_rec = dh_all.new_zeros(b, hid)
     dc = dh_all.new_zeros(b, n_cell)
+    dpre_c = dpre[..., : 3 * n_cell].view(t_len, b, 3, n_cell)  # i, f, z rows
+    dpre_o = dpre[..., 3 * n_cell :]
     for t in range(t_len - 1, -1, -1):
         dh = dh_all[t] + dh_rec
         du = torch.mul(dh, dh_to_du[t], out=du_all[t])
         if t + 1 < t_len:
             dc.mul_(f[t + 1])  # carried through c_{t+1} = f c_t + …
         dc = dc + du if p is None else torch.addmm(dc, du, p)
-        dpre_t = dpre[t]
-        torch.mul(dc.unsqueeze(1), dc_to_dg[t], out=dpre_t[:, : 3 * n_cell].view(b, 3, n_cell))
-        torch.mul(dh, dh_to_do[t], out=dpre_t[:, 3 * n_cell :])  # o rows
-        dh_rec = dpre_t @ u
+        torch.mul(dc.unsqueeze(1), dc_to_dg[t], out=dpre_c[t])
+        torch.mul(dh, dh_to_do[t], out=dpre_o[t])
+        dh_rec = dpre[t] @ u
     h_prev = torch.cat([h_all.new_zeros(1, b, hid), h_all[:-1]])
     du_w = dpre.reshape(-1, dpre.shape[2]).t() @ h_prev.reshape(-1, hid)  # Σ_t dg_tᵀ h_{t-1}
     dp: torch.Tensor | None = None
