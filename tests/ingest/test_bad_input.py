@@ -209,6 +209,8 @@ def _mapping_error(tmp_path: Path, text: str | bytes) -> str:
     ("timezone: 5\n", "map.yaml: timezone must be text, not int 5; quote it (timezone: \"...\")"),
     ("ts_format: 5\n", "map.yaml: ts_format must be text, not int 5; quote it "
      "(ts_format: \"...\")"),
+    ("timezone: ''\n", "map.yaml: timezone is empty; give a value or leave timezone out for "
+     "the default"),
     ("columns:\n  price:\n", "map.yaml: columns.price has no value; give one (e.g. user_id: "
      "Shopper) or remove the key"),
     ("x: !!python/object/apply:os.system ['true']\n",

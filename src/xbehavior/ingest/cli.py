@@ -153,7 +153,8 @@ def file_cmd(
                  "max_price": max_price}
         spec.update({k: v for k, v in flags.items() if v is not None and k in MAPPING_KEYS})
         engine = DuckDBEngine()
-        quality = ingest_file(engine, path, validate_mapping(spec, "--map/--event flags"))
+        where = f"{mapping} with the flags" if mapping else "flags"
+        quality = ingest_file(engine, path, validate_mapping(spec, where))
         _finish(engine, quality, "events", out, as_json)
 
     _run(go)

@@ -74,6 +74,9 @@ def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[st
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}: {key} must be text, not {type(value).__name__} "
                               f"{value!r}; quote it ({key}: \"...\")")
+        if isinstance(value, str) and not value.strip():  # "" must not mean the default
+            raise ConfigError(f"{where}: {key} is empty; give a value or leave {key} out "
+                              "for the default")
     columns = _pairs_of(mapping, "columns", where)
     for key in columns:
         if key not in EVENT_COLUMNS:
