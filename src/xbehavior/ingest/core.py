@@ -529,7 +529,9 @@ def load_events(engine: Engine, spec: SourceSpec, table: str = "events") -> Data
             if "Expected Number of Columns" in str(err):
                 _raise_ragged(spec.path, _csv_delimiter(spec))
             raise checks.read_error(spec.path, err) from None
-        return _keep(engine, spec, stage, table, counts)
+        quality = _keep(engine, spec, stage, table, counts)
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {stage}")
         engine.execute(f"DROP VIEW IF EXISTS {stage}_src")
+    engine.compact(table)  # after the stage is gone, so only the kept rows are stored
+    return quality
