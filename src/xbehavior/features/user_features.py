@@ -9,7 +9,7 @@ only its earlier part: nothing after ``before`` reaches a feature.
 One row per user, columns ``USER_FEATURES`` (all times UTC):
 
 * ``n_events``; ``recency_days``: days from the user's last event to the reference time
-  (``before``, else the last event of the log);
+  (``before``, else the last event with a user id in the log);
 * frequency: ``n_sessions``, ``n_purchases`` (purchase events, i.e. purchased lines/items);
   ``monetary``: revenue of purchases minus returns (0 without any);
 * ``visits_per_active_day`` / ``_week`` / ``_month``: sessions / distinct calendar days
@@ -197,7 +197,7 @@ def user_features(engine: Engine, events: str = "session_events",
     names = (f"_user_no AS _u, user_id FROM {users}" if numbered else
              "DISTINCT _u, _u AS user_id FROM per_user")
     mode_ctes, mode_columns, mode_joins = _mode_parts(missing)
-    # the log's last event, from the per-user rows rather than another scan of the events
+    # the log's last event with a user id, from the per-user rows (no second scan)
     reference = literal or "(SELECT max(last_ts) FROM per_user)"
     sql = USER_FEATURES_SQL.format(
         events=events, optional=optional, cutoff=f"AND ts < {literal}" if literal else "",
