@@ -150,3 +150,19 @@ def test_cli_max_price_flag(write_csv):
         f"error: [IN007 absurd_price] {path}: row 1, column 'price': '2000' is above "
         "max_price 1000; fix: correct the value, or raise max_price in the column mapping "
         "(xbehavior ingest file --max-price or --mapping)")
+
+
+def test_cli_summary_profiles_the_kept_rows(write_csv):
+    path = write_csv(
+        "user,when,what,country\n"
+        "u1,2024-03-01 10:00:00,view,PL\n"
+        "u2,2024-03-02 11:00:00,view,\n"
+        ",2024-03-03 12:00:00,purchase,\n")
+    args = ["file", str(path), "--map", "user_id=user", "--map", "ts=when",
+            "--map", "event_type=what"]
+    lines = CliRunner().invoke(ingest_app, args).output.splitlines()
+    assert "users       2 (rows without a user id: 1)" in lines
+    assert "time (UTC)  2024-03-01 10:00:00 .. 2024-03-03 12:00:00" in lines
+    assert "events      view 2, purchase 1" in lines
+    empty = next(line for line in lines if line.startswith("empty cols")).split()
+    assert "country" not in empty and {"device", "coupon", "session_id"} <= set(empty)

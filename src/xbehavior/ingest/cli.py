@@ -18,7 +18,7 @@ from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import ConfigError, XBehaviorError
 from xbehavior.ingest import ADAPTERS, TABLES, ingest_dataset
 from xbehavior.ingest.generic import MAPPING_KEYS, ingest_file, load_mapping, validate_mapping
-from xbehavior.ingest.quality import DataQuality
+from xbehavior.ingest.quality import DataQuality, events_profile
 
 MAPPING_HELP = """Load a shop's event log into the canonical events table.
 
@@ -55,9 +55,10 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
     return out
 
 
-def _report(quality: DataQuality, as_json: bool) -> None:
+def _report(quality: DataQuality, profile: dict[str, Any] | None, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(quality.to_dict(), indent=2))
+        typer.echo(json.dumps({**quality.to_dict(), **({"kept": profile} if profile else {})},
+                              indent=2))
         return
     typer.echo(f"source      {quality.source}")
     typer.echo(f"rows read   {quality.rows_read:,}")
@@ -66,6 +67,18 @@ def _report(quality: DataQuality, as_json: bool) -> None:
         typer.echo(f"  dropped   {reason:<20} {n:,}")
     for flag, n in sorted(quality.notes.items()):
         typer.echo(f"  flagged   {flag:<20} {n:,}")
+    if profile:
+        _report_profile(profile)
+
+
+def _report_profile(p: dict[str, Any]) -> None:
+    """The kept rows at a glance: who, when, what, and which columns are empty."""
+    typer.echo(f"users       {p['users']:,} (rows without a user id: "
+               f"{p['rows_without_user_id']:,})")
+    typer.echo(f"time (UTC)  {p['first_ts_utc']} .. {p['last_ts_utc']}")
+    typer.echo("events      " + ", ".join(f"{k} {n:,}" for k, n in p["event_types"].items()))
+    typer.echo(f"empty cols  {' '.join(p['empty_columns']) or '-'} (analyses needing them "
+               "skip)")
 
 
 def _check_out(out: Path | None, source: Path | None) -> None:
@@ -83,7 +96,8 @@ def _check_out(out: Path | None, source: Path | None) -> None:
 
 def _finish(engine: DuckDBEngine, quality: DataQuality, table: str, out: Path | None,
             as_json: bool) -> None:
-    _report(quality, as_json)
+    is_events = {"user_id", "ts", "event_type"} <= set(engine.columns(table))
+    _report(quality, events_profile(engine, table) if is_events else None, as_json)
     if out is not None:
         try:  # a missing folder is created; any other failure is one line, not a traceback
             engine.to_parquet(table, out)
