@@ -161,8 +161,24 @@ def test_fake_gzip(engine, tmp_path):
     path = tmp_path / "log.csv.gz"
     path.write_text(HEADER + GOOD)
     assert _error(engine, path) == (
-        f"[IN009 unsupported_file] {path}: is not a valid gzip file; fix: give the plain "
-        "file, or compress it with gzip")
+        f"[IN009 unsupported_file] {path}: is named .gz but is not gzip-compressed; fix: "
+        "rename it without .gz (e.g. log.csv)")
+
+
+def test_gzip_named_csv(engine, tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_bytes(gzip.compress((HEADER + GOOD).encode()))
+    assert _error(engine, path) == (
+        f"[IN009 unsupported_file] {path}: is gzip-compressed but its name does not end in "
+        ".gz; fix: rename it to log.csv.gz, or decompress it")
+
+
+def test_parquet_named_csv(engine, tmp_path):
+    path = tmp_path / "log.csv"
+    duckdb.sql(f"COPY (SELECT 1 AS a) TO '{path}' (FORMAT PARQUET)")
+    assert _error(engine, path) == (
+        f"[IN009 unsupported_file] {path}: is a Parquet file under another name; fix: "
+        "rename it to end in .parquet (e.g. log.parquet)")
 
 
 def test_truncated_parquet(engine, tmp_path):

@@ -135,8 +135,8 @@ def test_unknown_timezone(engine, write_csv):
     with pytest.raises(ConfigError) as info:
         ingest_file(engine, path, mapping)
     assert str(info.value) == (
-        "unknown time zone 'Europe/Londn' (did you mean 'Europe/London'?); use an IANA name "
-        "such as 'Europe/London' or 'UTC'")
+        "mapping: unknown time zone 'Europe/Londn' (did you mean 'Europe/London'?); use an "
+        "IANA name such as 'Europe/London' or 'UTC'")
 
 
 @pytest.mark.parametrize(("column", "value"), [("qty", "abc"), ("revenue", "12,5")])

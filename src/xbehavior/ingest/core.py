@@ -90,6 +90,7 @@ def read_relation(path: Path, delimiter: str | None = None, encoding: str | None
     """
     checks.check_file(path)
     name = path.name.lower()
+    _check_content_matches_name(path, name)
     if name.endswith((".parquet", ".pq")):
         return f"read_parquet({_quote(str(path))})"
     if name.endswith((".parquet.gz", ".pq.gz")):
@@ -102,6 +103,29 @@ def read_relation(path: Path, delimiter: str | None = None, encoding: str | None
             f", encoding={_quote(encoding)}" if encoding else "")
         return f"read_csv({_quote(str(path))}, header=true, all_varchar=true{opts})"
     raise checks.UNSUPPORTED_FILE.fail(path, f"cannot read {path.name!r}")
+
+
+_GZIP, _PARQUET = b"\x1f\x8b", b"PAR1"
+
+
+def _check_content_matches_name(path: Path, name: str) -> None:
+    """IN009 when the first bytes contradict the name (a Parquet or gzip file saved as .csv,
+    a plain file named .gz): the reader chosen by the name would misreport it as corrupt."""
+    with path.open("rb") as f:
+        head = f.read(4)
+    gz_name, pq_name = name.endswith(".gz"), name.endswith((".parquet", ".pq"))
+    if head.startswith(_PARQUET) and not pq_name:
+        raise checks.UNSUPPORTED_FILE.fail(
+            path, "is a Parquet file under another name",
+            f"rename it to end in .parquet (e.g. {path.stem}.parquet)")
+    if head.startswith(_GZIP) and not gz_name:
+        raise checks.UNSUPPORTED_FILE.fail(
+            path, "is gzip-compressed but its name does not end in .gz",
+            f"rename it to {path.name}.gz, or decompress it")
+    if gz_name and not head.startswith(_GZIP):
+        raise checks.UNSUPPORTED_FILE.fail(
+            path, "is named .gz but is not gzip-compressed",
+            f"rename it without .gz (e.g. {path.name[:-3]})")
 
 
 def source_columns(engine: Engine, path: Path, relation: str) -> list[str]:
@@ -164,12 +188,14 @@ def _check_ragged(path: Path, header: str) -> None:
         f"set the delimiter (xbehavior ingest file --delimiter {delim!r}) or fix the quoting")
 
 
-def check_timezone(name: str) -> None:
-    """Raise ConfigError if ``name`` is not an IANA time zone."""
+def check_timezone(name: str, where: str | None = None) -> None:
+    """Raise ConfigError if ``name`` is not an IANA time zone (``where``: the mapping or
+    flags it came from, named in the message)."""
     if name not in zoneinfo.available_timezones():
         hint = checks.did_you_mean(name, zoneinfo.available_timezones())
-        raise ConfigError(f"unknown time zone {name!r}{hint}; use an IANA name such as "
-                          "'Europe/London' or 'UTC'")
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(f"{prefix}unknown time zone {name!r}{hint}; use an IANA name such "
+                          "as 'Europe/London' or 'UTC'")
 
 
 def _ts_sql(spec: SourceSpec, raw_type: str) -> tuple[str, str]:

@@ -31,7 +31,13 @@ import yaml
 from xbehavior.engine import Engine
 from xbehavior.errors import ConfigError
 from xbehavior.ingest.checks import check_columns, did_you_mean
-from xbehavior.ingest.core import SourceSpec, load_events, read_relation, source_columns
+from xbehavior.ingest.core import (
+    SourceSpec,
+    check_timezone,
+    load_events,
+    read_relation,
+    source_columns,
+)
 from xbehavior.ingest.quality import DataQuality
 from xbehavior.ingest.schema import EVENT_COLUMNS, EVENT_TYPES
 
@@ -77,6 +83,8 @@ def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[st
         if isinstance(value, str) and not value.strip():  # "" must not mean the default
             raise ConfigError(f"{where}: {key} is empty; give a value or leave {key} out "
                               "for the default")
+    if mapping.get("timezone"):
+        check_timezone(mapping["timezone"], where)
     columns = _pairs_of(mapping, "columns", where)
     for key in columns:
         if key not in EVENT_COLUMNS:
