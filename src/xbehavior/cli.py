@@ -132,7 +132,7 @@ def score(
     out: Annotated[Path, typer.Option(help="output Parquet file")] = Path("scores.parquet"),
 ) -> None:
     """Apply a saved model to a log: purchase probability per customer, as of a date."""
-    from xbehavior.jobs.score import quality_line, score_customers
+    from xbehavior.jobs.score import quality_line, quality_path, score_customers
 
     try:
         when = parse_as_of(as_of) if as_of else None
@@ -144,7 +144,8 @@ def score(
     cut_text = f"predicted = probability >= {cut:.3f} (chosen on validation)" if cut == cut else (
         "no decision threshold (model trained without labels)")
     console.print(f"[green]scored[/] {len(scores):,} customers as of {as_of_used:%Y-%m-%d %H:%M} "
-                  f"with {model} -> {out}; {cut_text}", soft_wrap=True)
+                  f"with {model} -> {out} (data quality: {quality_path(out)}); {cut_text}",
+                  soft_wrap=True)
     console.print(quality_line(scores.attrs["data_quality"]), soft_wrap=True)
 
 

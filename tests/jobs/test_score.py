@@ -58,7 +58,7 @@ def test_score_applies_a_saved_tabular_model_like_in_training(trained, name, tmp
     np.testing.assert_allclose(scored.loc[scores[name].index, "purchase_probability"],
                                scores[name].to_numpy(), rtol=0, atol=1e-12)
     # the ingest record of the scored log, beside the scores and as one printed line
-    quality = json.loads((tmp_path / "data_quality.json").read_text())
+    quality = json.loads((tmp_path / "scores.data_quality.json").read_text())
     raw = pd.read_parquet(path)
     assert quality["rows_read"] == len(raw)
     assert quality["rows_kept"] + sum(quality["dropped_by_reason"].values()) == len(raw)

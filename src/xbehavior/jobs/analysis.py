@@ -29,7 +29,7 @@ from xbehavior.insights.importance import (
 from xbehavior.insights.stats import rate_table
 from xbehavior.insights.targeting import ab_sample_size, gain_table, targeting_table
 from xbehavior.jobs.data_prep import PreparedData
-from xbehavior.jobs.modelling import ModelResult
+from xbehavior.jobs.modelling import ModelResult, best_on_validation
 from xbehavior.segments.config import SegmentConfig
 from xbehavior.segments.rules import rule_based_segments
 from xbehavior.segments.segment import SegmentationResult, monthly_metrics, segment_users
@@ -120,10 +120,7 @@ def analyse(
     clusters = segmentation.labels[main_algo].reindex(users["user_id"]).to_numpy()
     users["segment"] = describe_clusters(users, pd.Series(clusters, index=users.index),
                                          main_algo)
-    best = max(
-        (r for r in results if r.kind in ("tabular", "sequence") and r.name != "base_rate"),
-        key=lambda r: r.metrics["roc_auc"],
-    )
+    best = best_on_validation(results, data.examples.loc[data.split("val"), "label"].to_numpy())
     users["score"] = users[f"score_{best.name}"]
     users["converted"] = users["label"].astype(bool)
     users = add_bands(users, segmentation)

@@ -50,8 +50,9 @@ def analyze(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
     exports = json.loads((written / "analytics.json").read_text()).get("exports", [])
-    also = f" and {', '.join(exports)}" if exports else ""
-    typer.echo(f"wrote {written / 'report.html'}, {written / 'analytics.json'}{also}")
+    files = ", ".join(str(written / name) for name in ("report.html", "analytics.json",
+                                                        *exports))
+    typer.echo(f"wrote {files}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Writes into the output folder (each file atomically):
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -32,7 +31,9 @@ from xbehavior.jobs.data_prep import PreparedData, horizon_for, prepare
 from xbehavior.jobs.modelling import (
     ModelResult,
     TrainingHooks,
+    best_on_validation,
     metrics_table,
+    test_summary,
     train_sequence_models,
     train_tabular_models,
 )
@@ -69,7 +70,7 @@ def _run_into(out: Path, cfg: RunConfig, console: Console) -> None:
         done(step, _data_info(data))
         step = progress.add_task("tabular baselines", total=1, info="")
         results = train_tabular_models(data, cfg, out / "models")
-        done(step, _best_info(results))
+        done(step, _best_info(results, data))
         results += train_sequence_models(data, cfg, out / "models", _epoch_bars(progress, done))
         step = progress.add_task("segments + insights", total=1, info="")
         analysis = analyse(engine, data, results, cfg)
@@ -84,10 +85,9 @@ def _data_info(data: PreparedData) -> str:
     return " / ".join(f"{split} {sizes.get(split, 0)}" for split in ("train", "val", "test"))
 
 
-def _best_info(results: list[ModelResult]) -> str:
-    best = max(results, key=lambda r: r.metrics["roc_auc"] if not math.isnan(
-        r.metrics["roc_auc"]) else -1)
-    return f"best {best.name} ROC-AUC {best.metrics['roc_auc']:.3f}"
+def _best_info(results: list[ModelResult], data: PreparedData) -> str:
+    best = best_on_validation(results, data.examples.loc[data.split("val"), "label"].to_numpy())
+    return f"best on validation {best.name}: {test_summary(best)}"
 
 
 def _step_logger(progress: Progress, console: Console) -> Callable[[object, str], None]:

@@ -92,9 +92,29 @@ def train_sequence_models(
             epochs=len(fitted.history),
         ))
         if on_end:
-            auc = results[-1].metrics["roc_auc"]
-            on_end(f"{len(fitted.history)} epochs, test ROC-AUC {auc:.3f}")
+            on_end(f"{len(fitted.history)} epochs, {test_summary(results[-1])}")
     return results
+
+
+def test_summary(result: ModelResult) -> str:
+    """A model's headline test figures with the base rate they compare against."""
+    m = result.metrics
+    return (f"test ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
+            f"(base rate {m['base_rate']:.3f})")
+
+
+def best_on_validation(results: list[ModelResult], y_val: np.ndarray) -> ModelResult:
+    """The scoring model: highest validation ROC-AUC among the fitted models (base_rate
+    excluded). Chosen on validation, not test, so the test figures of the chosen model
+    (gains, targeting) are not flattered by the choice."""
+    from sklearn.metrics import roc_auc_score
+
+    def val_auc(r: ModelResult) -> float:
+        return roc_auc_score(y_val, r.val_proba) if len(np.unique(y_val)) == 2 else 0.0
+
+    candidates = [r for r in results if r.kind in ("tabular", "sequence")
+                  and r.name != "base_rate"]
+    return max(candidates, key=val_auc)
 
 
 def metrics_table(results: list[ModelResult]) -> pd.DataFrame:

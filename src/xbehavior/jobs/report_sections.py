@@ -181,7 +181,8 @@ def _targeting_section(analysis: Analysis) -> Section:
     return Section(
         "Who to target",
         paragraphs=[
-            f"Scores from the best test model ({analysis.best_model}). Cumulative gain: the "
+            f"Scores from {analysis.best_model}, the model with the best validation ROC-AUC "
+            "(chosen before looking at test figures). Cumulative gain: the "
             "share of all test-period buyers found in the top-scored customers. Expected extra "
             "conversions assume a treatment raises each customer's purchase probability by "
             "10% (relative), an assumption to replace with your A/B-test result.",

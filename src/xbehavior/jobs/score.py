@@ -28,7 +28,13 @@ from xbehavior.models.tabular import TrainedTabularModel
 
 FEATURES_FILE = "features.json"
 #: written beside the scores: the ingest DataQuality of the scored log
-QUALITY_FILE = "data_quality.json"
+QUALITY_SUFFIX = ".data_quality.json"
+
+
+def quality_path(out: Path) -> Path:
+    """The ingest record written beside the scores: ``scores.parquet`` ->
+    ``scores.data_quality.json``, so two score files in one folder keep their own."""
+    return Path(out).with_name(Path(out).stem + QUALITY_SUFFIX)
 
 
 class _Vocabulary(BaseModel):
@@ -70,8 +76,8 @@ def score_customers(
     """Score every customer with history before ``as_of`` (default: the day after the log ends).
 
     Writes ``out`` (Parquet: user_id, as_of, purchase_probability, predicted) and, beside
-    it, ``data_quality.json`` (the ingest record of the scored log: rows read = kept +
-    dropped by reason); returns the scores with that record in ``attrs["data_quality"]`` and
+    it, ``<out stem>.data_quality.json`` (the ingest record of the scored log: rows read =
+    kept + dropped by reason); returns the scores with that record in ``attrs["data_quality"]`` and
     the model's decision threshold (chosen on validation) in ``attrs["threshold"]``.
     """
     _check_out(Path(out), input)
@@ -108,7 +114,7 @@ def score_customers(
         "purchase_probability": proba, "predicted": (proba >= fitted.threshold_).astype(int),
     })
     write_with(Path(out), lambda p: scores.to_parquet(p, index=False))
-    write_text(Path(out).parent / QUALITY_FILE, json.dumps(quality.to_dict(), indent=2))
+    write_text(quality_path(out), json.dumps(quality.to_dict(), indent=2))
     scores.attrs["data_quality"] = quality.to_dict()
     scores.attrs["threshold"] = float(fitted.threshold_)
     return scores
@@ -120,7 +126,7 @@ def _check_out(out: Path, input: Path | None) -> None:
     if out.is_dir():
         raise DataError(f"--out {out} is a folder; give a file name, e.g. {out / 'scores.parquet'}")
     if input is not None:
-        for target in (out, out.parent / QUALITY_FILE):
+        for target in (out, quality_path(out)):
             if target.resolve() == Path(input).resolve():
                 with_ = "" if target == out else f" (with {target.name})"
                 raise DataError(f"--out {out} would overwrite the input {input}{with_}; "
