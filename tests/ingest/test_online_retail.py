@@ -99,5 +99,6 @@ def test_missing_column_did_you_mean(engine, write_csv):
     assert _error(engine, path) == (
         f"[IN003 missing_column] {path}: column 'UnitPrice' (for price) not found (did you "
         "mean 'Unit_Price'?); columns are InvoiceNo, StockCode, Description, Quantity, "
-        "InvoiceDate, Unit_Price, CustomerID, Country; fix: rename the column, or map it "
-        "(xbehavior ingest file --map canonical=source, or 'columns:' in a --mapping file)")
+        "InvoiceDate, Unit_Price, CustomerID, Country; fix: rename the columns to this "
+        "dataset's layout, or ingest another layout with xbehavior ingest file and a column "
+        "mapping")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xbehavior.engine import Engine
-from xbehavior.ingest.checks import check_columns, check_not_empty
+from xbehavior.ingest.checks import LAYOUT_FIX, check_columns, check_not_empty
 from xbehavior.ingest.core import SourceSpec, load_events, read_relation
 from xbehavior.ingest.quality import DataQuality
 from xbehavior.ingest.schema import SESSION_COLUMNS
@@ -47,7 +47,7 @@ def ingest_rees46(engine: Engine, path: Path, table: str = "events") -> DataQual
     need = {"event_time": "ts", "event_type": "event_type", "product_id": "item_id",
             "category_code": "category", "brand": "brand", "price": "price",
             "user_id": "user_id", "user_session": "session_id"}
-    check_columns(path, need, _columns(engine, relation))
+    check_columns(path, need, _columns(engine, relation), LAYOUT_FIX)
     exprs = {"user_id": "user_id", "session_id": "user_session", "item_id": "product_id",
              "category": "category_code", "brand": "brand", "price": "price"}
     spec = SourceSpec(path=path, relation=relation, ts_expr="event_time", exprs=exprs,
@@ -67,7 +67,7 @@ def ingest_eshop_clickstream(engine: Engine, path: Path, table: str = "events") 
     need = {"year": "ts", "month": "ts", "day": "ts", "order": "order", "country": "country",
             "session ID": "session_id", "page 1 (main category)": "category",
             "page 2 (clothing model)": "item_id", "price": "price"}
-    check_columns(path, need, _columns(engine, relation))
+    check_columns(path, need, _columns(engine, relation), LAYOUT_FIX)
     ts = ('make_date(CAST("year" AS INTEGER), CAST("month" AS INTEGER), '
           'CAST("day" AS INTEGER))')
     exprs = {
@@ -94,9 +94,9 @@ def ingest_dunnhumby(engine: Engine, path: Path, table: str = "events") -> DataQ
     """
     products = read_relation(path.parent / "products.parquet")
     lines = read_relation(path).replace("')", "', file_row_number=true)")
-    check_columns(path, {c: c for c in ("household_id", "basket_id", "product_id", "quantity",
-                                        "sales_value", "coupon_disc",
-                                        "transaction_timestamp")}, _columns(engine, lines))
+    need = ("household_id", "basket_id", "product_id", "quantity", "sales_value", "coupon_disc",
+            "transaction_timestamp")
+    check_columns(path, {c: c for c in need}, _columns(engine, lines), LAYOUT_FIX)
     relation = f"""(SELECT t.*, p.product_category, p.brand FROM {lines} t
         LEFT JOIN {products} p USING (product_id) ORDER BY t.file_row_number)"""
     exprs = {
@@ -136,7 +136,7 @@ def ingest_online_shoppers(engine: Engine, path: Path, table: str = "sessions") 
     need = {c: "session table" for c in (*_SHOPPERS_EXTRA, "Month", "OperatingSystems",
                                           "Browser", "Region", "TrafficType", "VisitorType",
                                           "Weekend", "Revenue")}
-    check_columns(path, need, present)
+    check_columns(path, need, present, LAYOUT_FIX)
     common = {
         "session_id": "CAST(row_number() OVER () AS VARCHAR)",
         "n_events": "CAST(Administrative AS INTEGER) + CAST(Informational AS INTEGER) "

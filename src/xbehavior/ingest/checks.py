@@ -94,7 +94,8 @@ FLAGS = {"no_user_id": "user id empty: kept for aggregate analytics, excluded pe
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices`` (case-insensitive), else ``''``."""
     by_lower = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    # cutoff 0.7: at difflib's default 0.6, 'Country' was offered 'Amount'
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.7)
     return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 
@@ -132,10 +133,17 @@ def read_error(path: Path, err: Exception) -> DataError:
                                  "check that it is a CSV or Parquet file")
 
 
-def check_columns(path: Path, needed: dict[str, str], present: list[str]) -> None:
+#: the fix for a bundled dataset's adapter, whose columns cannot be mapped
+LAYOUT_FIX = ("rename the columns to this dataset's layout, or ingest another layout with "
+              "xbehavior ingest file and a column mapping")
+
+
+def check_columns(path: Path, needed: dict[str, str], present: list[str],
+                  fix: str | None = None) -> None:
     """IN003: every needed source column is present; one message names all that are missing.
 
-    ``needed`` maps source column -> what it is used for (e.g. ``'ts'``), for the message.
+    ``needed`` maps source column -> what it is used for (e.g. ``'ts'``), for the message;
+    ``fix`` replaces the rule's (a mapping) where the columns cannot be mapped.
     """
     missing = [(column, use) for column, use in needed.items() if column not in present]
     if not missing:
@@ -146,7 +154,7 @@ def check_columns(path: Path, needed: dict[str, str], present: list[str]) -> Non
     else:
         named = ", ".join(f"{c!r} (for {u}){did_you_mean(c, present)}" for c, u in missing)
         what = f"columns {named} not found"
-    raise MISSING_COLUMN.fail(path, f"{what}; columns are {', '.join(present)}")
+    raise MISSING_COLUMN.fail(path, f"{what}; columns are {', '.join(present)}", fix)
 
 
 def check_not_empty(path: Path, rows: int) -> None:

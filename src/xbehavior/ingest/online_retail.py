@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xbehavior.engine import Engine
-from xbehavior.ingest.checks import check_columns
+from xbehavior.ingest.checks import LAYOUT_FIX, check_columns
 from xbehavior.ingest.core import SourceSpec, load_events, read_relation, source_columns
 from xbehavior.ingest.quality import DataQuality
 
@@ -53,7 +53,7 @@ def ingest_online_retail(engine: Engine, path: Path, table: str = "events") -> D
     path = Path(path)
     relation = read_relation(path)
     present = source_columns(engine, path, relation)
-    check_columns(path, REQUIRED, present)
+    check_columns(path, REQUIRED, present, LAYOUT_FIX)
     exprs = {
         # CustomerID is a whole number, stored as a float by some exports ('17850.0'); a
         # fractional one ('12345.5') is NULL here, hence IN006, never rounded to another id
