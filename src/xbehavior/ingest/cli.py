@@ -23,23 +23,30 @@ from xbehavior.ingest.quality import DataQuality, events_profile
 MAPPING_HELP = """Load a shop's event log into the canonical events table.
 
 \b
-Map your columns to the canonical ones (canonical=source), e.g. for a file with columns
-Shopper, Visit, When, Action, SKU, Amount:
-  xbehavior ingest file shop.csv --map user_id=Shopper --map session_id=Visit \\
-      --map ts=When --map event_type=Action --map item_id=SKU --map price=Amount \\
-      --ts-format "%d/%m/%Y %H:%M:%S" --timezone Europe/Warsaw \\
-      --event product_view=view --event add_to_basket=cart --event order=purchase
+Map your columns to the canonical ones (canonical=source). For a file
+with columns Shopper, Visit, When, Action, SKU, Amount:
+  xbehavior ingest file shop.csv \\
+    --map user_id=Shopper --map session_id=Visit --map ts=When \\
+    --map event_type=Action --map item_id=SKU --map price=Amount \\
+    --ts-format "%d/%m/%Y %H:%M:%S" --timezone Europe/Warsaw \\
+    --event product_view=view --event add_to_basket=cart \\
+    --event order=purchase
 or put the same in a YAML file (see examples/rees46_mapping.yaml):
-  xbehavior ingest file examples/rees46_renamed.csv --mapping examples/rees46_mapping.yaml
-\b
-Canonical columns: user_id session_id ts event_type order_id item_id category brand price
-quantity revenue country device os browser coupon, and user attributes age gender rating
-social_share (only ts and an event are required; a column already named canonically needs
-no mapping). A price above --max-price (default 1e6) is an error.
-Event types: view cart remove_from_cart checkout purchase return other (map to 'drop' to
-discard). Timestamps: ISO 8601 by default (an offset such as +02:00 or ' UTC' is honoured),
---ts-format takes strptime codes or epoch / epoch_ms; --timezone is the clock of values
-without an offset; everything is stored as UTC.
+  xbehavior ingest file examples/rees46_renamed.csv \\
+    --mapping examples/rees46_mapping.yaml
+Every flag: xbehavior ingest file --help.
+
+Canonical columns: user_id session_id ts event_type order_id item_id
+category brand price quantity revenue country device os browser coupon,
+and user attributes age gender rating social_share (only ts and an event
+are required; a column already named canonically needs no mapping). A
+price above --max-price (default 1e6) is an error.
+Event types: view cart remove_from_cart checkout purchase return other
+(map to 'drop' to discard).
+Timestamps: ISO 8601 by default (an offset such as +02:00 or ' UTC' is
+honoured); --ts-format takes strptime codes or epoch / epoch_ms;
+--timezone is the clock of values without an offset; everything is stored
+as UTC.
 """
 
 ingest_app = typer.Typer(name="ingest", help=MAPPING_HELP, no_args_is_help=True)
