@@ -96,7 +96,8 @@ def _step_logger(progress: Progress, console: Console) -> Callable[[object, str]
     def done(task: object, info: str) -> None:
         progress.update(task, completed=progress.tasks[task].total, info=info)
         if not console.is_terminal:
-            console.print(f"{progress.tasks[task].description}: {info}", highlight=False)
+            console.print(f"{progress.tasks[task].description}: {info}", highlight=False,
+                          soft_wrap=True)  # one log line per step, however long
 
     return done
 
