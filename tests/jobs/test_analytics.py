@@ -73,8 +73,9 @@ def _no_nan(name: str) -> None:
 
 def test_toy_log_runs_what_it_can_and_says_why_not(toy_run):
     ran = {name for group in toy_run.groups.values() for name, _ in group}
-    assert ran == {"conversion by category", "conversion by price_band", "conversion by hour",
-                   "funnel", "cart abandonment", "cart abandonment by category", "browsing"}
+    assert ran == {"coverage gaps", "conversion by category", "conversion by price_band",
+                   "conversion by hour", "funnel", "cart abandonment",
+                   "cart abandonment by category", "browsing"}
     why = _reasons(toy_run)
     assert why["conversion by device"] == "`device` is NULL in every row"
     assert why["conversion by month"] == "`month` has a single value (2024-03), nothing to compare"
@@ -222,9 +223,15 @@ def test_rees46_skips_coupons_and_device_and_matches_raw(runs):
     assert {"conversion by device", "coupon redemption by campaign type"} <= skipped
     raw = load_rees46().drop_duplicates()
     raw["ts"] = pd.to_datetime(raw["event_time"].str.replace(" UTC", ""))
+    # by hour: sessions starting inside the documented tracking outage (SOURCE.md,
+    # 00:20-02:10) are left out, so its near-empty hour 1 is not read as behaviour
     hour = pd.DataFrame(run["tables"]["conversion_by_hour"])
-    buyers = raw.loc[raw["event_type"] == "purchase", "user_session"].nunique()
-    assert (hour["n"].sum(), hour["converters"].sum()) == (raw["user_session"].nunique(), buyers)
+    start = raw.groupby("user_session")["ts"].transform("min")
+    kept = raw[~((start >= "2019-10-01 00:20") & (start < "2019-10-01 02:10"))]
+    buyers = kept.loc[kept["event_type"] == "purchase", "user_session"].nunique()
+    assert (hour["n"].sum(), hour["converters"].sum()) == (kept["user_session"].nunique(), buyers)
+    assert "1" not in set(hour["hour"].astype(str))
+    assert pd.DataFrame(run["tables"]["coverage_gaps"])["events"].tolist() == [197]
     # cart abandonment: sessions with a cart and no purchase at or after their last cart
     last_cart = raw[raw["event_type"] == "cart"].groupby("user_session")["ts"].max()
     last_buy = raw[raw["event_type"] == "purchase"].groupby("user_session")["ts"].max()

@@ -35,6 +35,10 @@ DATASETS = tuple(BUNDLED)
 
 #: one paragraph per report group saying what the unit and the rate are
 GROUP_NOTES = {
+    "Data coverage": (
+        "Unit: 10-minute bin of the event timeline. A coverage gap is 30 minutes or more with "
+        "under 5% of the expected events (the same time of day on the log's other days; for "
+        "a log under two days, its 90th-percentile bin), where at least 20 were expected."),
     "Conversion by property": (
         "Unit: session; a session converted when it holds a purchase. Country, device, OS, "
         "browser, hour, weekday/weekend and month are the session's first value; for category, "

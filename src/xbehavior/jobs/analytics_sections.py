@@ -34,6 +34,7 @@ from xbehavior.insights.coupons import (
     redeemer_comparison,
     redemption_rates,
 )
+from xbehavior.insights.coverage import in_gaps, tracking_gaps
 from xbehavior.insights.descriptive import (
     DEFAULT_PRICE_EDGES,
     average_order_value,
@@ -286,10 +287,56 @@ def _rate_result(name: str, table: pd.DataFrame, key: str, what: str) -> Result:
     return Result({name: table}, {name: (table, key, what)}, [figure])
 
 
+#: breakdowns derived from the clock: a coverage gap distorts them, so its sessions are left out
+TIME_PROPERTIES = ("hour", "weekday", "day_type", "month")
+
+
+def has_time_of_day(d: AnalyticsData) -> str | None:
+    ts = pd.to_datetime(d.events["ts"])
+    if (ts.dt.normalize() == ts).all():
+        return "timestamps carry no time of day, so gaps within a day cannot be seen"
+    return None
+
+
+def _coverage(d: AnalyticsData) -> Result:
+    gaps = tracking_gaps(d.events["ts"])
+    if gaps.empty:
+        note = ("No coverage gap: no 30 minutes or more with under 5% of the usual events "
+                "(usual = the same time of day on the log's other days, or the busiest bins "
+                "of a log under two days).")
+        return Result({}, notes=[note])
+    note = (f"{len(gaps)} coverage gap(s): stretches of 30 minutes or more where the log "
+            "holds under 5% of the usual events, i.e. a tracking outage or a closure. "
+            "Time-of-day, weekday and month conversion leave out the sessions that start "
+            "inside one.")
+    return Result({"coverage_gaps": gaps}, notes=[note])
+
+
+def _outside_gaps(events: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """``events`` without the sessions that start inside a coverage gap, and a note saying
+    how many were left out (None when there is no gap)."""
+    gaps = tracking_gaps(events["ts"])
+    if gaps.empty:
+        return events, None
+    ts = pd.to_datetime(events["ts"])
+    start = ts.groupby(events["session_id"]).transform("min").fillna(ts)
+    inside = in_gaps(start, gaps)
+    sessions = events.loc[inside, "session_id"].nunique()
+    spans = "; ".join(f"{a:%Y-%m-%d %H:%M}–{b:%H:%M}" for a, b in zip(
+        gaps["start"], gaps["end"], strict=True))
+    note = (f"{sessions:,} sessions that start inside a coverage gap ({spans} UTC: under 5% "
+            "of the usual events, an outage or a closure) are left out, so the gap does not "
+            "pass for behaviour.")
+    return events.loc[~inside], note
+
+
 def _conversion(prop: str) -> Analysis:
     def run(d: AnalyticsData) -> Result:
-        table = conversion_by(d.events, prop, unit="session", min_count=30)
-        return _rate_result(f"conversion_by_{prop}", table, prop, "Session conversion")
+        events, note = _outside_gaps(d.events) if prop in TIME_PROPERTIES else (d.events, None)
+        table = conversion_by(events, prop, unit="session", min_count=30)
+        result = _rate_result(f"conversion_by_{prop}", table, prop, "Session conversion")
+        result.notes += [note] if note else []
+        return result
 
     check = _first(event_log, conversion_defined, varies(prop))
     return Analysis(f"conversion by {prop}", "Conversion by property", check, run)
@@ -563,6 +610,8 @@ def catalogue() -> list[Analysis]:
     coupons = dataset_is("dunnhumby", "coupon and campaign tables")
     olist = dataset_is("olist", "marketing lead and closed-deal tables")
     return [
+        Analysis("coverage gaps", "Data coverage", _first(event_log, has_time_of_day),
+                 _coverage),
         *[_conversion(p) for p in EVENT_PROPERTIES],
         *[_session_conversion(p) for p in SESSION_PROPERTIES],
         Analysis("page value vs conversion", "Session conversion",
