@@ -12,6 +12,7 @@ from typing import Protocol
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from xbehavior import atomic
 
@@ -75,7 +76,11 @@ class DuckDBEngine:
         self.execute("SET TimeZone = 'UTC'")
 
     def sql(self, query: str) -> pd.DataFrame:
-        return self.con.execute(query).df()
+        # through Arrow: DuckDB's own .df() builds text columns about 10x slower (a 2.6M-row
+        # feature table took 3.7 s instead of 0.4 s); the dtypes are DuckDB's (see to_pandas)
+        table = self.con.sql(query).to_arrow_table()
+        frame = to_pandas(table)
+        return self.con.from_arrow(table).df() if frame is None else frame
 
     def execute(self, statement: str) -> None:
         # DuckDB 2 refuses new work while a result is unread, so always drain it
@@ -110,6 +115,40 @@ class DuckDBEngine:
             self.execute(f"COPY {table} TO {quoted} (FORMAT PARQUET)")
 
         atomic.write_with(Path(path), copy)
+
+
+_NULLABLE = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+             pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(),
+             pa.uint16(): pd.UInt16Dtype(), pa.uint32(): pd.UInt32Dtype(),
+             pa.uint64(): pd.UInt64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame | None:
+    """``table`` as the DataFrame DuckDB's ``.df()`` would give (same dtypes and values), or
+    None if a column has a type this does not cover (the caller then uses ``.df()``).
+
+    DuckDB's rules, kept here: an integer or boolean column with a NULL is a pandas nullable
+    dtype (Int64, boolean, ...), without one a numpy dtype; a date is datetime64[us]; a text
+    column that is NULL throughout (or has no rows) is object, of None values."""
+    if len(set(table.column_names)) < table.num_columns:
+        return None  # DuckDB renames repeated names (a, a_1): leave that to it
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        if kind in _NULLABLE and column.null_count:
+            columns.append(column.to_pandas(types_mapper=_NULLABLE.get))
+        elif pa.types.is_date32(kind):
+            columns.append(column.cast(pa.timestamp("us")).to_pandas())
+        elif pa.types.is_string(kind) and column.null_count == len(column):
+            columns.append(pd.Series([None] * len(column), dtype=object))
+        elif kind in _NULLABLE or pa.types.is_floating(kind) or pa.types.is_string(kind) or (
+                pa.types.is_timestamp(kind)):
+            columns.append(column.to_pandas())
+        else:
+            return None
+    frame = pd.DataFrame(dict(enumerate(columns)), index=pd.RangeIndex(table.num_rows))
+    frame.columns = table.column_names
+    return frame
 
 
 def columns_with_values(engine: Engine, table: str, columns: list[str] | tuple[str, ...],
