@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from xbehavior.engine import DuckDBEngine
-from xbehavior.errors import ConfigError
+from xbehavior.errors import ConfigError, DataError
 from xbehavior.features.sessions import sessionise
 from xbehavior.ingest import EVENT_COLUMNS, ingest_dataset
 
@@ -82,6 +82,38 @@ def test_gap_is_configurable_and_source_ids_optional(engine):
     keys = engine.sql("SELECT session_id FROM sessions ORDER BY 1")["session_id"].tolist()
     assert keys == ["a#1", "b#1", "b#2"]
     assert counts["events_without_session"] == 2
+
+
+def _engine_with(rows: list[tuple]) -> DuckDBEngine:
+    eng = DuckDBEngine(threads=1)
+    eng.register("events", _events(rows))
+    return eng
+
+
+def test_a_source_id_equal_to_a_generated_key_is_refused():
+    # a's first gap session gets the key 'a#1', which a's source session also carries
+    eng = _engine_with([("a", None, "10:00:00", "view", None),
+                        ("a", "a#1", "12:00:00", "view", None)])
+    with pytest.raises(DataError) as err:
+        sessionise(eng)
+    assert str(err.value) == (
+        "user 'a': source session id 'a#1' is also the key of one of the user's sessions "
+        "built from events without a session id ('<user_id>#<n>'), so the two sessions "
+        "would be merged; rename the source session ids (e.g. add a prefix) or give every "
+        "event of the user a session id")
+
+
+def test_a_source_id_of_the_generated_form_without_a_clash_is_kept():
+    # 'a#2' while a has one gap session, and b's 'a#1' belongs to another user: no clash
+    eng = _engine_with([("a", None, "10:00:00", "view", None),
+                        ("a", "a#2", "12:00:00", "view", None),
+                        ("b", "a#1", "12:00:00", "view", None)])
+    sessionise(eng)
+    got = eng.sql("SELECT user_id, session_id FROM sessions ORDER BY ALL").values.tolist()
+    assert got == [["a", "a#1"], ["a", "a#2"], ["b", "a#1"]]
+    # ignoring the source ids, there is nothing to clash with
+    sessionise(_engine_with([("a", None, "10:00:00", "view", None),
+                             ("a", "a#1", "12:00:00", "view", None)]), use_source_ids=False)
 
 
 def test_gap_must_be_positive(engine):

@@ -25,7 +25,7 @@ Tables written:
 from __future__ import annotations
 
 from xbehavior.engine import Engine, columns_with_values
-from xbehavior.errors import ConfigError
+from xbehavior.errors import ConfigError, DataError
 
 # Cost: one sort of the narrow (rowid, user hash, source id, ts, user_id) rows that brings
 # each user's events together in time order, one streaming pass (OVER (): lags and running
@@ -171,6 +171,33 @@ def build_sessions(engine: Engine, target: str = "sessions",
     engine.execute(SESSIONS_SQL.format(
         target=target, keys=keys, source_id=source_id,
         aggregates=_SESSION_AGGREGATES.format(context=context)))
+    if "session_id" in filled:
+        _check_keys_unique(engine, target, keys)
+
+
+# A source id of the generated form '<user_id>#<n>' is the only way two of one user's
+# sessions can share a key; the events' source ids are checked for that form first, so a
+# log without such ids costs one filtered scan.
+_KEY_CLASH_SQL = """
+WITH look_generated AS (
+  SELECT DISTINCT user_id FROM {keys}_keys
+  WHERE _gap_no IS NULL AND starts_with(session_id, user_id || '#')
+)
+SELECT user_id, session_id FROM {target} SEMI JOIN look_generated USING (user_id)
+GROUP BY ALL HAVING count(*) > 1 ORDER BY ALL LIMIT 1
+"""
+
+
+def _check_keys_unique(engine: Engine, target: str, keys: str) -> None:
+    """DataError if a source session id equals the key a gap session of the same user gets."""
+    clash = engine.sql(_KEY_CLASH_SQL.format(target=target, keys=keys))
+    if len(clash):
+        user, key = clash.iloc[0]
+        raise DataError(
+            f"user {user!r}: source session id {key!r} is also the key of one of the user's "
+            "sessions built from events without a session id ('<user_id>#<n>'), so the two "
+            "sessions would be merged; rename the source session ids (e.g. add a prefix) or "
+            "give every event of the user a session id")
 
 
 def sessionise(engine: Engine, events: str = "events", gap_minutes: float = 30,
