@@ -132,22 +132,23 @@ def to_pandas(table: pa.Table) -> pd.DataFrame | None:
     column that is NULL throughout (or has no rows) is object, of None values."""
     if len(set(table.column_names)) < table.num_columns:
         return None  # DuckDB renames repeated names (a, a_1): leave that to it
-    columns = []
-    for column in table.columns:
+    fixes = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
         kind = column.type
         if kind in _NULLABLE and column.null_count:
-            columns.append(column.to_pandas(types_mapper=_NULLABLE.get))
+            fixes[name] = column.to_pandas(types_mapper=_NULLABLE.get)
         elif pa.types.is_date32(kind):
-            columns.append(column.cast(pa.timestamp("us")).to_pandas())
+            fixes[name] = column.cast(pa.timestamp("us")).to_pandas()
         elif pa.types.is_string(kind) and column.null_count == len(column):
-            columns.append(pd.Series([None] * len(column), dtype=object))
-        elif kind in _NULLABLE or pa.types.is_floating(kind) or pa.types.is_string(kind) or (
-                pa.types.is_timestamp(kind)):
-            columns.append(column.to_pandas())
-        else:
+            fixes[name] = pd.Series([None] * len(column), dtype=object)
+        elif not (kind in _NULLABLE or pa.types.is_floating(kind) or pa.types.is_string(kind)
+                  or pa.types.is_timestamp(kind)):
             return None
-    frame = pd.DataFrame(dict(enumerate(columns)), index=pd.RangeIndex(table.num_rows))
-    frame.columns = table.column_names
+    # one conversion of the whole table (columns of one dtype land in one block), then the
+    # few columns whose DuckDB dtype differs are replaced
+    frame = table.to_pandas()
+    for name, series in fixes.items():
+        frame[name] = series
     return frame
 
 
