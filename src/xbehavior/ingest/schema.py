@@ -1,9 +1,9 @@
 """The canonical event schema every adapter produces (table ``events``).
 
 One row per event. ``ts`` is a naive TIMESTAMP meaning UTC. Optional columns are present and
-NULL when a source lacks them; an analysis that needs one checks that it holds a value (a
-non-NULL count above 0) and says it skips, e.g. ``features.user_features`` lists such
-features in ``attrs["unavailable"]``.
+NULL when a source lacks them (virtual columns of the events table: typed, never stored); an
+analysis that needs one checks that it holds a value (a non-NULL count above 0) and says it
+skips, e.g. ``features.user_features`` lists such features in ``attrs["unavailable"]``.
 """
 
 from __future__ import annotations
