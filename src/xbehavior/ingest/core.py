@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from xbehavior.engine import Engine
 from xbehavior.errors import ConfigError
@@ -268,6 +269,8 @@ def _reason_sql(spec: SourceSpec) -> str:
 _REVENUE_DEFAULT = ("CASE event_type WHEN 'purchase' THEN price * coalesce(quantity, 1) "
                     "WHEN 'return' THEN -abs(price * coalesce(quantity, 1)) END")
 _REVENUE_GIVEN = "CASE WHEN event_type = 'return' THEN -abs(revenue) ELSE revenue END"
+
+
 def _filled(spec: SourceSpec) -> list[str]:
     """The canonical columns the source fills, in order (the others are NULL in every row)."""
     return [c for c in EVENT_COLUMNS if c in ("ts", "event_type", "revenue") or c in spec.exprs]
@@ -341,7 +344,7 @@ def _stage(engine: Engine, spec: SourceSpec, stage: str) -> None:
     engine.execute(f"INSERT INTO {stage} ({', '.join(stored['column_name'])}) {select}")
 
 
-def _stage_columns(stored, absent: list[str]) -> str:
+def _stage_columns(stored: pd.DataFrame, absent: list[str]) -> str:
     """Column definitions of the stage table: the canonical columns in order, then the
     helpers. A column the source does not fill is a virtual NULL: present, typed, never
     stored (ten all-NULL columns of 10M rows cost 1.5 GB uncompressed and about a second
