@@ -79,8 +79,8 @@ def test_missing_column_and_missing_deals_file(engine, tmp_path):
     assert str(err.value) == (
         f"[IN003 missing_column] {path}: column 'first_contact_date' (for first_contact_ts) "
         "not found (did you mean 'first_contact'?); columns are mql_id, first_contact, "
-        "landing_page_id, origin; fix: rename the columns to this dataset's layout, "
-        "or ingest another layout with xbehavior ingest file and a column mapping")
+        "landing_page_id, origin; fix: rename the columns to the Olist lead or deal table's "
+        "layout (its SOURCE.md lists them)")
     (tmp_path / "leads.csv").write_text(LEADS)
     (tmp_path / DEALS_FILE).unlink()
     with pytest.raises(DataError) as err:

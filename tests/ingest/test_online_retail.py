@@ -100,5 +100,5 @@ def test_missing_column_did_you_mean(engine, write_csv):
         f"[IN003 missing_column] {path}: column 'UnitPrice' (for price) not found (did you "
         "mean 'Unit_Price'?); columns are InvoiceNo, StockCode, Description, Quantity, "
         "InvoiceDate, Unit_Price, CustomerID, Country; fix: rename the columns to this "
-        "dataset's layout, or ingest another layout with xbehavior ingest file and a column "
-        "mapping")
+        "dataset's layout, or read the file as your own log through a column mapping "
+        "(xbehavior ingest file, xbehavior analyze file)")

@@ -362,3 +362,41 @@ def test_cli_writes_and_fails_in_one_line(tmp_path):
     assert ok.exit_code == 0 and (tmp_path / "o" / "analytics.json").exists()
     bad = runner.invoke(analyze_app, ["nope", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "unknown dataset 'nope'" in bad.output
+
+
+def test_own_log_in_canonical_form_gives_the_bundled_run(runs, tmp_path):
+    # the bundled rees46 events, exported canonical (what `ingest ... --out` writes), analysed
+    # as your own log: every table and finding must equal the bundled run's
+    from xbehavior.engine import DuckDBEngine
+    from xbehavior.ingest import ingest_dataset
+
+    engine = DuckDBEngine(threads=1)
+    ingest_dataset(engine, "rees46")
+    engine.to_parquet("events", tmp_path / "events.parquet")
+    folder = run_analytics("file", tmp_path / "own", tmp_path / "events.parquet", seed=0)
+    own = json.loads((folder / "analytics.json").read_text(encoding="utf-8"))
+    bundled = runs["rees46"]
+    assert own["dataset"] == "file" and own["ran"] == bundled["ran"]
+    assert own["tables"] == bundled["tables"] and own["findings"] == bundled["findings"]
+    assert own["exports"] == bundled["exports"] == ["cart_abandoners.csv"]
+
+
+def test_own_log_through_a_mapping_and_its_option_errors(tmp_path):
+    runner = CliRunner()
+    examples = Path(__file__).parents[2] / "examples"
+    ok = runner.invoke(analyze_app, [
+        "file", "--input", str(examples / "rees46_renamed.csv"),
+        "--mapping", str(examples / "rees46_mapping.yaml"), "--out", str(tmp_path / "m")])
+    assert ok.exit_code == 0, ok.output
+    run = json.loads((tmp_path / "m" / "analytics.json").read_text(encoding="utf-8"))
+    assert run["mapping"].endswith("rees46_mapping.yaml") and run["ran"]
+    assert run["data_quality"]["rows_read"] == 278
+    no_input = runner.invoke(analyze_app, ["file", "--out", str(tmp_path / "a")])
+    assert no_input.exit_code == 2 and no_input.output.strip() == (
+        "error: file needs --input PATH: your log (CSV or Parquet), with --mapping YAML when "
+        "its columns are not named canonically")
+    stray = runner.invoke(analyze_app, ["rees46", "--mapping", "m.yaml",
+                                        "--out", str(tmp_path / "b")])
+    assert stray.exit_code == 2 and stray.output.strip() == (
+        "error: --mapping is for your own log (file --input PATH); rees46 is read in its own "
+        "layout, so drop --mapping")

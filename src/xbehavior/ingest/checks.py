@@ -134,8 +134,8 @@ def read_error(path: Path, err: Exception) -> DataError:
 
 
 #: the fix for a bundled dataset's adapter, whose columns cannot be mapped
-LAYOUT_FIX = ("rename the columns to this dataset's layout, or ingest another layout with "
-              "xbehavior ingest file and a column mapping")
+LAYOUT_FIX = ("rename the columns to this dataset's layout, or read the file as your own log "
+              "through a column mapping (xbehavior ingest file, xbehavior analyze file)")
 
 
 def check_columns(path: Path, needed: dict[str, str], present: list[str],

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xbehavior.engine import Engine
-from xbehavior.ingest.checks import BAD_TIMESTAMP, LAYOUT_FIX, check_columns, check_not_empty
+from xbehavior.ingest.checks import BAD_TIMESTAMP, check_columns, check_not_empty
 from xbehavior.ingest.core import read_relation
 from xbehavior.ingest.quality import DataQuality
 
@@ -65,7 +65,10 @@ def _stage(engine: Engine, path: Path, source: dict[str, str], ts_col: str,
     """Read ``path`` into ``stage`` (row = 1-based data row, the source columns as text,
     ``ts`` parsed); raise IN003 / IN002 / IN004 (first bad row and value). Returns rows read."""
     relation = read_relation(path)
-    check_columns(path, source, _columns(engine, relation), LAYOUT_FIX)
+    # a lead table is not an event log, so the generic (event) adapter is no way out here
+    check_columns(path, source, _columns(engine, relation),
+                  "rename the columns to the Olist lead or deal table's layout "
+                  "(its SOURCE.md lists them)")
     cells = ", ".join(f"{_text(c)} AS \"{c}\"" for c in source)
     # the stage keeps file order, so rowid + 1 is the data row number (as in core._stage);
     # _raw is the whole source row (a struct), compared for exact duplicates

@@ -9,7 +9,9 @@ Writes into ``out`` (each file atomically):
 
 Datasets: the bundled event logs and the online_shoppers session table go through ingest
 (``--input`` may point at a file of the same layout); ``olist`` (leads -> closed deals) is
-read from its bundled tables. The catalogue of analyses is in ``analytics_sections``.
+read from its bundled tables; ``file`` is your own log (``--input``, through the generic
+adapter and a ``--mapping`` YAML unless its columns are already canonical, e.g. the output of
+``xbehavior ingest file --out``). The catalogue of analyses is in ``analytics_sections``.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import ConfigError
 from xbehavior.features.sessions import sessionise
 from xbehavior.ingest import ingest_dataset
+from xbehavior.ingest.generic import ingest_file, load_mapping
 from xbehavior.insights.findings import Finding, findings_frame, make_findings
 from xbehavior.jobs.analytics_sections import AnalyticsData, Result, catalogue
 from xbehavior.report import Section, render_report
 
-DATASETS = tuple(BUNDLED)
+#: your own event log (``--input``, optional ``--mapping``)
+OWN_LOG = "file"
+DATASETS = (*BUNDLED, OWN_LOG)
 
 #: one paragraph per report group saying what the unit and the rate are
 GROUP_NOTES = {
@@ -100,14 +105,23 @@ class AnalyticsRun:
     quality: dict[str, object] = field(default_factory=dict)
 
 
-def load_data(dataset: str, input: Path | None = None) -> tuple[AnalyticsData, dict]:
-    """Ingest ``dataset`` (or ``input`` of its layout) and pull the canonical table(s).
+def load_data(dataset: str, input: Path | None = None,
+              mapping: Path | None = None) -> tuple[AnalyticsData, dict]:
+    """Ingest ``dataset`` (or ``input`` of its layout; for ``file``, your log through the
+    ``mapping`` YAML) and pull the canonical table(s).
 
     Out: the data (events with session_id set by sessionisation, or the session table) and
     a data-quality dict (ingest accounting plus sessionisation counts).
     """
     if dataset not in DATASETS:
-        raise ConfigError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+        raise ConfigError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)} "
+                          f"({OWN_LOG} = your own log: --input PATH [--mapping YAML])")
+    if mapping is not None and dataset != OWN_LOG:
+        raise ConfigError(f"--mapping is for your own log ({OWN_LOG} --input PATH); "
+                          f"{dataset} is read in its own layout, so drop --mapping")
+    if dataset == OWN_LOG and input is None:
+        raise ConfigError(f"{OWN_LOG} needs --input PATH: your log (CSV or Parquet), with "
+                          "--mapping YAML when its columns are not named canonically")
     if dataset == "olist":
         if input is not None:
             raise ConfigError("olist is read from its bundled lead and deal tables; "
@@ -116,7 +130,11 @@ def load_data(dataset: str, input: Path | None = None) -> tuple[AnalyticsData, d
         quality = ingest_dataset(DuckDBEngine(), "olist").to_dict()
         return AnalyticsData("olist"), quality
     engine = DuckDBEngine()
-    quality = ingest_dataset(engine, dataset, input).to_dict()
+    if dataset == OWN_LOG:
+        spec = load_mapping(mapping) if mapping is not None else None
+        quality = ingest_file(engine, input, spec).to_dict()
+    else:
+        quality = ingest_dataset(engine, dataset, input).to_dict()
     if dataset == "online_shoppers":
         sessions = engine.sql("SELECT * FROM sessions ORDER BY CAST(session_id AS INTEGER)")
         return AnalyticsData(dataset, sessions=sessions, bundled=input is None), quality
@@ -147,7 +165,8 @@ def analyse(data: AnalyticsData) -> AnalyticsRun:
     return run
 
 
-def run_analytics(dataset: str, out: Path, input: Path | None = None, seed: int = 0) -> Path:
+def run_analytics(dataset: str, out: Path, input: Path | None = None, seed: int = 0,
+                  mapping: Path | None = None) -> Path:
     """Analyse ``dataset`` and write ``out/report.html`` and ``out/analytics.json``.
 
     ``seed`` seeds the models fitted here (abandoner propensity) and is recorded; the rest is
@@ -155,12 +174,12 @@ def run_analytics(dataset: str, out: Path, input: Path | None = None, seed: int 
     """
     start = time.perf_counter()
     out = Path(out)
-    data, quality = load_data(dataset, input)
+    data, quality = load_data(dataset, input, mapping)
     data.seed = seed
     run = analyse(data)
     run.quality = quality
     seconds = time.perf_counter() - start
-    write_analytics_json(run, out / "analytics.json", input, seed)
+    write_analytics_json(run, out / "analytics.json", input, seed, mapping)
     for name, table in run.exports.items():
         write_with(out / f"{name}.csv", lambda path, t=table: t.to_csv(
             path, index=False, date_format="%Y-%m-%dT%H:%M:%S"))
@@ -178,12 +197,14 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
-def write_analytics_json(run: AnalyticsRun, path: Path, input: Path | None, seed: int) -> None:
+def write_analytics_json(run: AnalyticsRun, path: Path, input: Path | None, seed: int,
+                         mapping: Path | None = None) -> None:
     """``analytics.json``: what ran and was skipped, findings, exports, tables (strict JSON)."""
     findings = [asdict(f) for f in run.findings]
     payload = {
         "dataset": run.dataset,
         "input": str(input) if input else None,
+        "mapping": str(mapping) if mapping else None,
         "seed": seed,
         "ran": [name for group in run.groups.values() for name, _ in group],
         "skipped": run.skipped,

@@ -19,7 +19,7 @@ import typer
 from xbehavior.atomic import output_folder
 from xbehavior.config import check_seed
 from xbehavior.errors import XBehaviorError
-from xbehavior.jobs.analytics import DATASETS, run_analytics
+from xbehavior.jobs.analytics import DATASETS, OWN_LOG, run_analytics
 
 analyze_app = typer.Typer(name="analyze", add_completion=False,
                           pretty_exceptions_enable=False)
@@ -27,15 +27,22 @@ analyze_app = typer.Typer(name="analyze", add_completion=False,
 
 @analyze_app.command("analyze")
 def analyze(
-    dataset: Annotated[str, typer.Argument(help=f"one of: {', '.join(DATASETS)}")],
+    dataset: Annotated[str, typer.Argument(help=f"one of: {', '.join(DATASETS)} ({OWN_LOG}: "
+                                           "your own log, --input PATH [--mapping YAML])")],
     out: Annotated[Path | None, typer.Option(
         help="output folder (default: runs/analyze-<dataset>-<time>)")] = None,
     input: Annotated[Path | None, typer.Option(
-        "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
+        "--input", help="a file in the dataset's layout instead of the bundled copy; for "
+        f"{OWN_LOG}, your log (CSV/Parquet)")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        help=f"{OWN_LOG} only: YAML column mapping, as for xbehavior ingest file (not needed "
+        "when the columns are canonical, e.g. ingest file --out)")] = None,
     seed: Annotated[int, typer.Option(
         help="seed of the models fitted here (cart-abandoner propensity); recorded")] = 0,
 ) -> None:
     """Run every analysis DATASET has the columns for; list the others with the reason.
+
+    Your own log: xbehavior analyze file --input shop.csv --mapping shop.yaml
 
     Writes OUT/report.html (findings first, skipped analyses last), OUT/analytics.json and
     one CSV per export a marketing tool can load (rees46: OUT/cart_abandoners.csv).
@@ -45,7 +52,7 @@ def analyze(
     try:
         check_seed(seed)
         with output_folder(folder):
-            written = run_analytics(dataset, folder, input, seed)
+            written = run_analytics(dataset, folder, input, seed, mapping)
     except XBehaviorError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
