@@ -35,6 +35,10 @@ def run_dir(retail_slice: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
         "--models", "lstm,xlstm_paper", "--threads", "2",
     ])
     assert result.exit_code == 0, result.output
+    # off a terminal (here, and in CI logs) each step is logged once, as a plain line
+    steps = [line for line in result.output.splitlines()
+             if line.startswith(("ingest + fe", "train lstm", "report"))]
+    assert [s.split(":")[0] for s in steps] == ["ingest + features", "train lstm", "report"]
     return out
 
 

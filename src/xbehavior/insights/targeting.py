@@ -104,7 +104,8 @@ def cart_abandoners(
     """Units that carted and did not purchase at or after their last cart, for reminders.
 
     In: canonical events; ``propensity`` indexed by unit id (optional). Out: unit id,
-    last_cart_ts, cart_events, cart_value (sum of price x quantity over cart events), country,
+    last_cart_ts, cart_events, cart_value (sum of price x quantity over cart events, to the
+    cent), country,
     device (first non-null, when present) and propensity; sorted by propensity, then value.
     Per session, ``user_id`` (who to remind) comes right after the session id.
     """
@@ -118,6 +119,7 @@ def cart_abandoners(
         .groupby(col)
         .agg(last_cart_ts=("ts", "max"), cart_events=("ts", "size"), cart_value=("_value", "sum"))
     )
+    out["cart_value"] = out["cart_value"].round(2)  # money: cents, not float noise
     bought_after = out.index.map(last_buy).to_series(index=out.index) >= out["last_cart_ts"]
     out = out[~bought_after.fillna(False).astype(bool)]
     props = ("user_id", "country", "device") if col != "user_id" else ("country", "device")

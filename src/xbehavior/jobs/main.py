@@ -63,7 +63,9 @@ def _run_into(out: Path, cfg: RunConfig, console: Console) -> None:
     engine = DuckDBEngine(threads=cfg.threads)
     columns = (TextColumn("{task.description:<24}"), BarColumn(bar_width=24),
                TextColumn("{task.fields[info]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    # off a terminal the plain step lines are the log: the bars' final table would repeat it
+    with Progress(*columns, console=console, transient=False,
+                  disable=not console.is_terminal) as progress:
         done = _step_logger(progress, console)
         step = progress.add_task("ingest + features", total=1, info="")
         data = prepare(engine, cfg)
