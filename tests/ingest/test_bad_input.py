@@ -7,6 +7,7 @@ import gzip
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -33,15 +34,31 @@ def _cli(*args: str):
 
 # --- 1. outputs: never the input, never half-written ---------------------------------------
 
-def test_out_equal_to_input_refused_and_input_untouched(write_csv):
-    path = write_csv(HEADER + GOOD)
+def test_out_equal_to_input_refused_and_input_untouched(write_csv, tmp_path):
+    path = tmp_path / "log.parquet"
+    pd.read_csv(write_csv(HEADER + GOOD)).to_parquet(path)
+    before = path.read_bytes()
     result = _cli("file", str(path), "--map", "ts=when", "--map", "event_type=what",
                   "--out", str(path))
     assert result.exit_code == 2
     assert result.output.strip() == (
-        f"error: --out {path}: is the input file, which is never overwritten; write to "
-        "another file (e.g. events.parquet)")
-    assert path.read_text() == HEADER + GOOD
+        f"error: --out {path}: is an input file ({path}), which is never overwritten; write "
+        "to another file (e.g. events.parquet)")
+    assert path.read_bytes() == before
+
+
+def test_out_must_be_a_parquet_name(write_csv, tmp_path):
+    # the mapping file (or a CSV) can therefore never be overwritten with Parquet bytes
+    path = write_csv(HEADER + GOOD)
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("columns:\n  ts: when\n  event_type: what\n")
+    for out in (tmp_path / "events.csv", mapping):
+        result = _cli("file", str(path), "--mapping", str(mapping), "--out", str(out))
+        assert result.exit_code == 2
+        assert result.output.strip() == (
+            f"error: --out {out}: the table is written as Parquet; give a name ending in "
+            f".parquet (e.g. {out.stem}.parquet)")
+    assert mapping.read_text() == "columns:\n  ts: when\n  event_type: what\n"
 
 
 def test_out_is_a_folder(write_csv, tmp_path):
@@ -232,9 +249,35 @@ def _mapping_error(tmp_path: Path, text: str | bytes) -> str:
      "map.yaml: not valid YAML at line 1, column 4 (could not determine a constructor for the "
      "tag 'tag:yaml.org,2002:python/object/apply:os.system'); tags such as !!python are not "
      "allowed"),
+    # by default YAML's last repeated key wins: user_id would silently become the time column
+    ("columns:\n  user_id: Shopper\n  user_id: When\n",
+     "map.yaml: key 'user_id' is given twice (again at line 3); keep one of them"),
+    ("max_price: 1e6x\n", "map.yaml: max_price '1e6x' must be a positive number (e.g. 1000000)"),
 ])
 def test_bad_mapping_file_one_line(tmp_path, text, message):
     assert _mapping_error(tmp_path, text) == message
+
+
+def test_max_price_written_1e6_is_a_number(tmp_path):
+    # YAML 1.1 reads 1e6 (no dot) as text; the default is documented as 1e6
+    path = tmp_path / "map.yaml"
+    path.write_text("max_price: 1e6\n")
+    assert load_mapping(path)["max_price"] == 1e6
+
+
+def test_unreadable_file_is_one_line(engine, write_csv, monkeypatch):
+    path = write_csv(HEADER + GOOD)
+    real_open = Path.open
+
+    def refuse(self, *args, **kwargs):  # chmod 000 does not stop root, so refuse directly
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    assert _error(engine, path) == (
+        f"[IN009 unsupported_file] {path}: cannot be opened (Permission denied); fix: check "
+        "that this user may read it")
 
 
 def test_mapping_path_is_a_folder(tmp_path):

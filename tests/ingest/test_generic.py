@@ -54,6 +54,16 @@ def test_timezones_converted_to_utc(engine, write_csv):
         "2024-07-15 10:00:00", "2024-07-15 17:00:00", "2024-07-15 12:00:00"]
 
 
+def test_date_only_values_are_local_days_not_offsets(engine, write_csv):
+    # '2024-01-01' ends in '-01', which is not an offset: no time-zone mixing with the
+    # timed row, and the day starts at local midnight (Warsaw, UTC+1 in winter)
+    path = write_csv("when,what\n2024-01-01,view\n2024-01-02 10:00:00,view\n")
+    ingest_file(engine, path, {"columns": {"ts": "when", "event_type": "what"},
+                               "timezone": "Europe/Warsaw"})
+    assert engine.sql("SELECT ts FROM events")["ts"].astype(str).tolist() == [
+        "2023-12-31 23:00:00", "2024-01-02 09:00:00"]
+
+
 def test_epoch_and_gzip_and_default_event(engine, tmp_path):
     path = tmp_path / "orders.csv.gz"
     with gzip.open(path, "wt") as f:
@@ -166,3 +176,15 @@ def test_cli_summary_profiles_the_kept_rows(write_csv):
     assert "events      view 2, purchase 1" in lines
     empty = next(line for line in lines if line.startswith("empty cols")).split()
     assert "country" not in empty and {"device", "coupon", "session_id"} <= set(empty)
+
+
+def test_a_quoted_comma_past_the_sniffed_rows_is_one_field(engine, tmp_path):
+    # DuckDB's sniffer reads the first rows only; with no quote among them it used to take
+    # the file as unquoted and refuse the quoted "a,b" as a row with one field too many
+    path = tmp_path / "late_quote.csv"
+    rows = [f"u{i},2024-01-01 10:00:00,view,x" for i in range(30_000)]
+    path.write_text("user_id,ts,event_type,item_id\n" + "\n".join(rows)
+                    + '\nlast,2024-01-01 10:00:01,view,"a,b"\n')
+    quality = ingest_file(engine, path)
+    assert quality.rows_read == quality.rows_kept == 30_001
+    assert engine.sql("SELECT item_id FROM events WHERE user_id = 'last'").iloc[0, 0] == "a,b"

@@ -100,11 +100,17 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
 
 def check_file(path: Path) -> None:
-    """IN001: the input file exists; IN009: it is not a folder; IN002: it is not 0 bytes."""
+    """IN001: the input file exists; IN009: it is not a folder and can be opened; IN002: it
+    is not 0 bytes."""
     if not path.exists():
         raise MISSING_FILE.fail(path, "file not found")
     if path.is_dir():
         raise UNSUPPORTED_FILE.fail(path, "is a folder, not a file", "give the file inside it")
+    try:
+        path.open("rb").close()
+    except OSError as err:  # e.g. no read permission
+        raise UNSUPPORTED_FILE.fail(path, f"cannot be opened ({err.strerror or err})",
+                                    "check that this user may read it") from None
     if path.stat().st_size == 0:
         raise EMPTY_INPUT.fail(path, "the file is empty (0 bytes)")
 

@@ -88,17 +88,23 @@ def _report_profile(p: dict[str, Any]) -> None:
                "skip)")
 
 
-def _check_out(out: Path | None, source: Path | None) -> None:
-    """Refuse an ``--out`` that is a folder or the input file itself (inputs are never
-    modified); checked before ingesting so a bad path fails fast."""
+def _check_out(out: Path | None, *inputs: Path | None) -> None:
+    """Refuse an ``--out`` that is a folder, not a Parquet name, or one of the input files
+    (the log, the mapping: inputs are never modified); checked before ingesting so a bad
+    path fails fast."""
     if out is None:
         return
     if out.is_dir():
         raise ConfigError(f"--out {out}: is a folder; give a file name such as "
                           f"{out / 'events.parquet'}")
-    if source is not None and out.exists() and source.exists() and os.path.samefile(out, source):
-        raise ConfigError(f"--out {out}: is the input file, which is never overwritten; "
-                          "write to another file (e.g. events.parquet)")
+    if out.suffix.lower() not in (".parquet", ".pq"):
+        raise ConfigError(f"--out {out}: the table is written as Parquet; give a name ending "
+                          f"in .parquet (e.g. {out.with_suffix('.parquet').name})")
+    for source in inputs:
+        if source is not None and out.exists() and source.exists() and (
+                os.path.samefile(out, source)):
+            raise ConfigError(f"--out {out}: is an input file ({source}), which is never "
+                              "overwritten; write to another file (e.g. events.parquet)")
 
 
 def _finish(engine: DuckDBEngine, quality: DataQuality, table: str, out: Path | None,
@@ -165,7 +171,7 @@ def file_cmd(
     """Ingest your own log through a column mapping (flags override the mapping file)."""
 
     def go() -> None:
-        _check_out(out, path)
+        _check_out(out, path, mapping)
         spec: dict[str, Any] = load_mapping(mapping) if mapping else {}
         spec["columns"] = {**spec.get("columns", {}), **_pairs(map_, "--map")}
         spec["events"] = {**spec.get("events", {}), **_pairs(event, "--event")}

@@ -36,9 +36,12 @@ from xbehavior.ingest import checks
 from xbehavior.ingest.quality import DataQuality
 from xbehavior.ingest.schema import EVENT_COLUMNS, EVENT_TYPES
 
-# an offset, or a trailing zone name ('Europe/Paris', 'CET'): a naive cast would silently drop
-# the name and read the wall clock as UTC, so such values are parsed as zoned instead
-_OFFSET_RE = r"(Z|UTC|GMT|[+-]\d\d(:?\d\d)?|\s[A-Za-z][A-Za-z0-9_/+-]*)$"
+# an offset after the time of day ('10:00+02', '10:00:00Z'), or a trailing zone name
+# ('Europe/Paris', 'CET'): a naive cast would silently drop the name and read the wall clock
+# as UTC, so such values are parsed as zoned instead. The time of day must come first, or the
+# day of a date-only value ('2024-01-01') would read as the offset -01
+_OFFSET_RE = (r"(\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|UTC|GMT|[+-]\d\d(:?\d\d)?)"
+              r"|\s[A-Za-z][A-Za-z0-9_/+-]*)$")
 
 #: accepted timestamps: TS_MIN <= ts < TS_MAX (UTC); anything else is IN004. epoch_ms values
 #: must also be from EPOCH_MS_MIN on: before it they are almost surely seconds
@@ -102,7 +105,10 @@ def read_relation(path: Path, delimiter: str | None = None, encoding: str | None
         sep = delimiter or ("\t" if ".tsv" in name else None)
         opts = (f", delim={_quote(sep)}" if sep else "") + (
             f", encoding={_quote(encoding)}" if encoding else "")
-        return f"read_csv({_quote(str(path))}, header=true, all_varchar=true{opts})"
+        # quotes as RFC 4180 (and Python's csv): the sniffer would otherwise pick "no quote"
+        # when its sample has none, and refuse a quoted comma further down the file
+        return (f"read_csv({_quote(str(path))}, header=true, all_varchar=true, quote='\"', "
+                f"escape='\"'{opts})")
     raise checks.UNSUPPORTED_FILE.fail(path, f"cannot read {path.name!r}")
 
 

@@ -95,7 +95,7 @@ def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[st
         if dst not in targets:
             raise ConfigError(f"{where} events: {src!r} -> {dst!r} is not an event type"
                               f"{did_you_mean(dst, targets)}; use one of {', '.join(targets)}")
-    max_price = mapping.get("max_price")
+    max_price = _number(mapping.get("max_price"))
     if max_price is not None and not (
             isinstance(max_price, int | float) and not isinstance(max_price, bool)
             and 0 < max_price < float("inf")):
@@ -105,7 +105,39 @@ def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[st
     if default is not None and default not in EVENT_TYPES:
         raise ConfigError(f"{where}: default_event {default!r} is not an event type"
                           f"{did_you_mean(str(default), EVENT_TYPES)}")
-    return {**mapping, "columns": columns, "events": events}
+    normal = {**mapping, "columns": columns, "events": events}
+    if max_price is not None:
+        normal["max_price"] = max_price
+    return normal
+
+
+def _number(value: Any) -> Any:
+    """``value``, or the number a text value spells: YAML 1.1 reads 1e6 (no dot) as text."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice (by default the last one wins, so a
+    repeated ``user_id:`` would silently map the wrong column)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise _DuplicateKey(f"key {key!r} is given twice (again at line {line})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -115,7 +147,12 @@ def load_mapping(path: Path) -> dict[str, Any]:
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; give the mapping's YAML file (--mapping)")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror or err}); check that this "
+                          "user may read the mapping file") from None
+    except _DuplicateKey as err:
+        raise ConfigError(f"{path}: {err}; keep one of them") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: is not UTF-8 text; a mapping is a YAML text file") from None
     except yaml.YAMLError as err:  # safe_load: a !!python tag is an error here, never run
