@@ -93,13 +93,19 @@ def _engine(frame: pd.DataFrame) -> DuckDBEngine:
 
 # ----------------------------------------------------------------------------- reference
 def ref_session_keys(frame: pd.DataFrame) -> list[tuple | None]:
-    """Per row: (user_id, session_id) of its session, None if it cannot be sessionised."""
+    """Per row: (user_id, session_id) of its session, None if it cannot be sessionised. A
+    source id used by more than one user (no user counting as one) is '<user_id>/<id>'."""
     keys: list[tuple | None] = [None] * len(frame)
     gap_rows: dict[str, list[int]] = {}
+    users_of: dict[str, set] = {}
+    for user, sid in zip(frame["user_id"], frame["session_id"], strict=True):
+        if sid is not None:
+            users_of.setdefault(sid, set()).add(user)
     for i, row in frame.iterrows():
         user, sid = row["user_id"], row["session_id"]
         if sid is not None:
-            keys[i] = (user, sid)
+            shared = len(users_of[sid]) > 1
+            keys[i] = (user, f"{user}/{sid}" if shared and user is not None else sid)
         elif user is not None:
             gap_rows.setdefault(user, []).append(i)
     for user, idx in gap_rows.items():
@@ -292,7 +298,8 @@ def test_user_features_match_reference(log, user_hash):
 
 
 def test_reference_sanity():
-    # the reference on a hand case: 30:00 stays, 30:01 splits; source ids per (user, id)
+    # the reference on a hand case: 30:00 stays, 30:01 splits; source ids per (user, id),
+    # and s1, used by b and by a user-less row, is b's b/s1
     frame = pd.DataFrame({
         "user_id": pd.Series(["a", "a", "a", "b", None, None], dtype=object),
         "session_id": pd.Series([None, None, None, "s1", "s1", None], dtype=object),
@@ -303,6 +310,6 @@ def test_reference_sanity():
         "country": pd.Series([None] * 6, dtype=object), "device": pd.Series(
             ["m", "d", None, None, None, None], dtype=object)})
     assert ref_session_keys(frame) == [("a", "a#1"), ("a", "a#1"), ("a", "a#2"),
-                                       ("b", "s1"), (None, "s1"), None]
+                                       ("b", "b/s1"), (None, "s1"), None]
     ref = ref_sessions(frame).set_index("session_id")
     assert sorted(ref["n_events"]) == [1, 1, 1, 2] and ref.at["a#1", "device"] == {"m"}

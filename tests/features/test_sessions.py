@@ -7,6 +7,7 @@ import pytest
 
 from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import ConfigError, DataError
+from xbehavior.features.session_sequences import cart_session_steps
 from xbehavior.features.sessions import sessionise
 from xbehavior.ingest import EVENT_COLUMNS, ingest_dataset
 
@@ -45,7 +46,8 @@ def engine() -> DuckDBEngine:
 def test_sessions_and_labels_hand_worked(engine):
     counts = sessionise(engine)
     assert counts == {"sessions": 5, "events_in_sessions": 9, "events_without_session": 1,
-                      "converted": 2, "cart_sessions": 2, "cart_abandoned": 2}
+                      "converted": 2, "cart_sessions": 2, "cart_abandoned": 2,
+                      "shared_source_ids": 0}
     got = engine.sql("""SELECT user_id, session_id, strftime(start_ts, '%H:%M:%S') AS s,
         strftime(end_ts, '%H:%M:%S') AS e, n_events, n_views, n_carts, n_purchases, revenue,
         converted, cart_abandoned FROM sessions ORDER BY session_id""")
@@ -116,6 +118,35 @@ def test_a_source_id_of_the_generated_form_without_a_clash_is_kept():
                              ("a", "a#1", "12:00:00", "view", None)]), use_source_ids=False)
 
 
+def test_source_ids_shared_by_users_get_user_scoped_keys():
+    # per-user visit numbers: a's and b's visit '1' are two sessions, keyed '<user_id>/<id>';
+    # b's '2' (b's alone) stays '2', a's gap session 'a#1'; the user-less '1' is '1'
+    eng = _engine_with([("a", "1", "10:00:00", "view", None),
+                        ("a", "1", "10:05:00", "cart", None),
+                        ("b", "1", "10:01:00", "purchase", 9.0),
+                        ("b", "2", "12:00:00", "view", None),
+                        ("a", None, "13:00:00", "view", None),
+                        (None, "1", "14:00:00", "view", None)])
+    counts = sessionise(eng)
+    assert counts["shared_source_ids"] == 1 and counts["sessions"] == 5
+    got = eng.sql("SELECT user_id, session_id, n_events, converted FROM sessions ORDER BY ALL")
+    assert got.astype(object).where(got.notna(), None).values.tolist() == [
+        ["a", "a#1", 1, False], ["a", "a/1", 2, False], ["b", "2", 1, False],
+        ["b", "b/1", 1, True], [None, "1", 1, False]]
+    keys = eng.sql("SELECT session_key FROM session_events ORDER BY event_row")["session_key"]
+    assert keys.tolist() == ["a/1", "a/1", "b/1", "2", "a#1", "1"]
+    # a's cart session is a's alone: b's purchase in its own '1' does not label it bought
+    steps = cart_session_steps(eng)
+    assert steps[["session_id", "event_type", "label"]].values.tolist() == [
+        ["a/1", "view", 0], ["a/1", "cart", 0]]
+
+
+def test_unique_source_ids_are_kept_as_they_are(engine):
+    assert sessionise(engine)["shared_source_ids"] == 0
+    ids = engine.sql("SELECT session_id FROM sessions ORDER BY 1")["session_id"].tolist()
+    assert ids == ["a#1", "a#2", "s1", "s2", "x"]
+
+
 def test_gap_must_be_positive(engine):
     with pytest.raises(ConfigError, match="gap_minutes must be > 0"):
         sessionise(engine, gap_minutes=0)
@@ -128,6 +159,11 @@ def test_rees46_source_sessions_match_source_md():
     # SOURCE.md: 5,061 session ids, one shared by 2 users -> 5,062 (user, session) pairs;
     # 200 sessions with a purchase, 118 with a cart, 53 cart-but-no-purchase, and 3 more
     # that purchased, then carted again and left: 56 abandoned carts.
+    # SOURCE.md: one user_session (2759bd71-...) is shared by two user ids
     assert counts == {"sessions": 5_062, "events_in_sessions": 17_419,
                       "events_without_session": 0, "converted": 200, "cart_sessions": 118,
-                      "cart_abandoned": 56}
+                      "cart_abandoned": 56, "shared_source_ids": 1}
+    shared = eng.sql("SELECT session_id FROM sessions WHERE session_id LIKE "
+                        "'%2759bd71-1333-4348-816d-c02912f6ebd4' ORDER BY 1")["session_id"]
+    assert shared.tolist() == ["555463292/2759bd71-1333-4348-816d-c02912f6ebd4",
+                               "555463297/2759bd71-1333-4348-816d-c02912f6ebd4"]

@@ -69,6 +69,23 @@ def test_mixed_timezone_offsets(engine, write_csv):
         "mapping (xbehavior ingest file --timezone or --mapping)")
 
 
+def test_zone_abbreviation_refused_zone_names_kept(engine, write_csv):
+    # DuckDB would read BST as Bangladesh (+06), not British Summer Time (+01)
+    path = write_csv(HEADER + "u1,2024-07-01 10:00:00 UTC,view,5\n"
+                     "u1,2024-07-01 10:00:00 BST,view,5\nu1,2024-07-01 11:00:00 IST,view,5\n")
+    assert _error(engine, path) == (
+        f"[IN004 bad_timestamp] {path}: row 2, column 'when': '2024-07-01 10:00:00 BST' ends "
+        "in a time-zone abbreviation, not a zone name, and abbreviations can be ambiguous "
+        "(BST is both British Summer Time and Bangladesh Standard Time) (2 such rows); fix: "
+        "write an offset (+01:00) or a zone name (Europe/London) instead, or drop the "
+        "abbreviation and give --timezone")
+    path = write_csv(HEADER + "u1,2024-07-01 10:00:00 CET,view,5\n"
+                     "u1,2024-07-01 10:00:00 Europe/London,view,5\n", "names.csv")
+    ingest_file(engine, path, {"columns": {"user_id": "user", "ts": "when", "event_type": "what"}})
+    assert engine.sql("SELECT ts FROM events")["ts"].astype(str).tolist() == [
+        "2024-07-01 08:00:00", "2024-07-01 09:00:00"]
+
+
 def test_price_not_a_number(engine, write_csv):
     path = write_csv(HEADER + GOOD + "u1,2024-03-01 10:01:00,view,5,00\n".replace("5,00", "5;0"))
     mapping = {"columns": {"ts": "when", "event_type": "what", "price": "price"}}

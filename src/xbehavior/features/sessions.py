@@ -3,8 +3,10 @@
 Rule: events of one user, in time order, belong to one session until a gap of **more than**
 ``gap_minutes`` (default 30) between consecutive events; a gap of exactly ``gap_minutes``
 stays in the session. Rows that carry a source session id keep it (``use_source_ids``) and
-are grouped by (user_id, session_id), so two users sharing one source id get two sessions.
-Rows with neither a user id nor a session id cannot be sessionised and are counted.
+are grouped by (user_id, session_id), so two users sharing one source id get two sessions;
+those sessions' keys are '<user_id>/<source id>' (ids used by one user stay as they are), so
+that a consumer grouping by the key alone never merges them. Rows with neither a user id nor a
+session id cannot be sessionised and are counted.
 
 Tables written:
 - ``_session_events_numbers`` (table): per event, in the events table's order, three
@@ -14,7 +16,7 @@ Tables written:
   sessions). Integers, not strings: every later aggregate groups by them.
 - ``session_events_keys`` (a view): ``event_row`` (the event's rowid), the event columns the
   session table needs, the three numbers and ``session_key`` (the source id, or
-  ``'<user_id>#<n>'``), which is only built for the rows a query reads;
+  ``'<user_id>#<n>'``, see above), which is only built for the rows a query reads;
 - ``session_events`` (a view): the events plus ``session_key``, ``_session_no``, ``_user_no``
   and ``event_row``.
 - ``sessions``: one row per session, columns ``SESSION_COLUMNS`` (see docs/SCHEMA.md), with
@@ -94,9 +96,37 @@ FROM {events} e POSITIONAL JOIN _{target}_numbers k
 """
 
 
-def _session_key(use_source: str) -> str:
+def _session_key(use_source: str, shared: str | None) -> str:
     return (f"CASE WHEN k._gap_no IS NOT NULL THEN e.user_id || '#' || k._gap_no "
-            f"WHEN {use_source} THEN e.session_id END")
+            f"WHEN {use_source} THEN {_source_key('e.user_id', 'e.session_id', shared)} END")
+
+
+def _source_key(user: str, source_id: str, shared: str | None) -> str:
+    """SQL of a source session's key: its id, or '<user_id>/<id>' if the id is in table
+    ``shared`` (ids more than one user uses)."""
+    if shared is None:
+        return source_id
+    return (f"CASE WHEN {source_id} IN (SELECT session_id FROM {shared}) "
+            f"THEN coalesce({user} || '/', '') || {source_id} ELSE {source_id} END")
+
+
+# Source session ids used by more than one user (a user-less row counts as one more user):
+# per-user visit numbers (1, 2, ...) or a tracker's glitch; the id alone cannot key them.
+SHARED_SOURCE_IDS_SQL = """
+CREATE OR REPLACE TABLE {shared} AS
+SELECT session_id FROM {events} WHERE session_id IS NOT NULL GROUP BY session_id
+HAVING count(DISTINCT user_id) + (count(*) > count(user_id))::INTEGER > 1
+"""
+
+
+def shared_source_ids(engine: Engine, events: str, shared: str) -> int:
+    """Write table ``shared``: the source session ids of ``events`` that more than one user
+    uses; return how many."""
+    if "session_id" not in columns_with_values(engine, events, ["session_id"]):
+        engine.execute(f"CREATE OR REPLACE TABLE {shared} (session_id VARCHAR)")
+        return 0
+    engine.execute(SHARED_SOURCE_IDS_SQL.format(events=events, shared=shared))
+    return engine.count(shared)
 
 
 _SESSION_AGGREGATES = """min(ts) AS start_ts, max(ts) AS end_ts,
@@ -124,7 +154,7 @@ WITH agg AS (
   FROM {keys}_keys WHERE _session_no IS NOT NULL GROUP BY _session_no
 )
 SELECT u.user_id,
-       CASE WHEN _gap_no IS NOT NULL THEN u.user_id || '#' || _gap_no ELSE _source_id END
+       CASE WHEN _gap_no IS NOT NULL THEN u.user_id || '#' || _gap_no ELSE {source_key} END
          AS session_id,
        agg.* EXCLUDE (_user_no, _gap_no, _source_id, _last_cart, _last_buy),
        n_purchases > 0 AS converted,
@@ -137,7 +167,8 @@ ORDER BY user_id, start_ts, session_id
 
 
 def assign_sessions(engine: Engine, events: str = "events", target: str = "session_events",
-                    gap_minutes: float = 30, use_source_ids: bool = True) -> None:
+                    gap_minutes: float = 30, use_source_ids: bool = True,
+                    shared: str | None = None) -> None:
     """Write table ``_{target}_numbers`` (one row per event, in table order) and the views
     ``{target}_keys`` and ``target`` (see the module docstring).
 
@@ -157,12 +188,13 @@ def assign_sessions(engine: Engine, events: str = "events", target: str = "sessi
         engine.execute(NUMBER_SQL.format(**_EXACT, **args))
     engine.execute(ORDER_BACK_SQL.format(**args))
     engine.execute(VIEWS_SQL.format(target=target, events=events,
-                                    session_key=_session_key(use_source)))
+                                    session_key=_session_key(use_source, shared)))
 
 
 def build_sessions(engine: Engine, target: str = "sessions",
-                   keys: str = "session_events") -> None:
-    """Write one row per session of ``{keys}_keys`` (see ``assign_sessions``) into ``target``."""
+                   keys: str = "session_events", shared: str | None = None) -> None:
+    """Write one row per session of ``{keys}_keys`` (see ``assign_sessions``) into ``target``;
+    a source session whose id is in table ``shared`` gets the id '<user_id>/<source id>'."""
     filled = columns_with_values(engine, f"{keys}_keys", (*CONTEXT_COLUMNS, "session_id"))
     context = ",\n".join(
         f"arg_min({c}, ts) FILTER (WHERE {c} IS NOT NULL) AS {c}" if c in filled else
@@ -170,6 +202,7 @@ def build_sessions(engine: Engine, target: str = "sessions",
     source_id = "any_value(session_id)" if "session_id" in filled else "NULL::VARCHAR"
     engine.execute(SESSIONS_SQL.format(
         target=target, keys=keys, source_id=source_id,
+        source_key=_source_key("u.user_id", "_source_id", shared),
         aggregates=_SESSION_AGGREGATES.format(context=context)))
     if "session_id" in filled:
         _check_keys_unique(engine, target, keys)
@@ -205,10 +238,15 @@ def sessionise(engine: Engine, events: str = "events", gap_minutes: float = 30,
     """Sessionise ``events``: write ``session_events`` and the sessions table ``target``.
 
     Returns counts: sessions, events_in_sessions, events_without_session (no user and no
-    session id), converted, cart_sessions, cart_abandoned.
+    session id), converted, cart_sessions, cart_abandoned, shared_source_ids (source session
+    ids that more than one user uses: those sessions' keys are '<user_id>/<source id>', so
+    that no two users' sessions share a key).
     """
-    assign_sessions(engine, events, "session_events", gap_minutes, use_source_ids)
-    build_sessions(engine, target, "session_events")
+    table = "_session_events_shared_ids"
+    n_shared = shared_source_ids(engine, events, table) if use_source_ids else 0
+    shared = table if n_shared else None
+    assign_sessions(engine, events, "session_events", gap_minutes, use_source_ids, shared)
+    build_sessions(engine, target, "session_events", shared)
     ev = engine.sql("""SELECT count(_session_no) AS a, count(*) - count(_session_no) AS b
                        FROM _session_events_numbers""").iloc[0]
     s = engine.sql(f"""SELECT count(*) AS n, count(*) FILTER (WHERE converted) AS c,
@@ -217,4 +255,5 @@ def sessionise(engine: Engine, events: str = "events", gap_minutes: float = 30,
                        FROM {target}""").iloc[0]
     return {"sessions": int(s["n"]), "events_in_sessions": int(ev["a"]),
             "events_without_session": int(ev["b"]), "converted": int(s["c"]),
-            "cart_sessions": int(s["k"]), "cart_abandoned": int(s["ab"])}
+            "cart_sessions": int(s["k"]), "cart_abandoned": int(s["ab"]),
+            "shared_source_ids": n_shared}

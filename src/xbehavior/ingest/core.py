@@ -43,6 +43,12 @@ from xbehavior.ingest.schema import EVENT_COLUMNS, EVENT_TYPES
 _OFFSET_RE = (r"(\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|UTC|GMT|[+-]\d\d(:?\d\d)?)"
               r"|\s[A-Za-z][A-Za-z0-9_/+-]*)$")
 
+# A trailing 2-5 letter zone token that is not itself a zone name (UTC, CET, EST are) is an
+# abbreviation such as BST or IST, which DuckDB would resolve to one of its several meanings
+_ZONE_TOKEN = r"regexp_extract(_ts_raw, '\s([A-Za-z]{2,5})$', 1)"
+_ZONE_NAMES = ", ".join(sorted(
+    f"'{z.upper()}'" for z in zoneinfo.available_timezones() if z.isalpha() and len(z) <= 5))
+
 #: accepted timestamps: TS_MIN <= ts < TS_MAX (UTC); anything else is IN004. epoch_ms values
 #: must also be from EPOCH_MS_MIN on: before it they are almost surely seconds
 TS_MIN, TS_MAX, EPOCH_MS_MIN = "1970-01-01", "2101-01-01", "1971-01-01"
@@ -388,6 +394,8 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
     numbers = _number_conditions(engine, spec, stage)
     ts_min = EPOCH_MS_MIN if spec.ts_format == "epoch_ms" else TS_MIN
     conditions = {
+        "zone_abbreviation": f"_has_offset AND {_ZONE_TOKEN} <> '' "
+                             f"AND upper({_ZONE_TOKEN}) NOT IN ({_ZONE_NAMES})",
         "bad_ts": "_ts_raw IS NOT NULL AND trim(_ts_raw) <> '' AND ts IS NULL",
         "ts_range": f"ts IS NOT NULL AND NOT (ts >= TIMESTAMP '{ts_min}' "
                     f"AND ts < TIMESTAMP '{TS_MAX}')",
@@ -413,6 +421,15 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
                          "ORDER BY rowid LIMIT 1").astype(object).iloc[0]
         return (int(row.iloc[0]), *row.iloc[1:])
 
+    if counts["zone_abbreviation"]:
+        n, value = first(conditions["zone_abbreviation"], "_ts_raw")
+        raise checks.BAD_TIMESTAMP.fail(
+            path, f"row {n}, column {col.get('ts', 'ts')!r}: {value!r} ends in a time-zone "
+            "abbreviation, not a zone name, and abbreviations can be ambiguous (BST is both "
+            "British Summer Time and Bangladesh Standard Time) "
+            f"({_rows(int(counts['zone_abbreviation']))})",
+            "write an offset (+01:00) or a zone name (Europe/London) instead, or drop the "
+            "abbreviation and give --timezone")
     if counts["bad_ts"]:
         n, value = first(conditions["bad_ts"], "_ts_raw")
         fmt = f"format {spec.ts_format!r}" if spec.ts_format else "ISO 'YYYY-MM-DD HH:MM:SS'"
