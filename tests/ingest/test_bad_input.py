@@ -324,8 +324,20 @@ def test_ragged_row_past_the_sniffed_sample(engine, tmp_path):
         "delimiter)")
 
 
-def test_duplicate_header_named(engine, write_csv):
-    path = write_csv("user,when,what,price,price\nu1,2024-03-01 10:00:00,view,5,6\n")
+@pytest.mark.parametrize(("header", "named"), [
+    ("user,when,what,price,price", "'price'"),
+    # SQL names ignore case: DuckDB reads Price and price as Price and price_1
+    ("user,when,what,Price,price", "'Price', 'price'"),
+])
+def test_duplicate_header_named(engine, write_csv, header, named):
+    path = write_csv(header + "\nu1,2024-03-01 10:00:00,view,5,6\n")
     assert _error(engine, path) == (
-        f"[IN003 missing_column] {path}: header names 'price' more than once; fix: give every "
-        "column a distinct header name")
+        f"[IN003 missing_column] {path}: header names {named} more than once (names that "
+        "differ only in upper/lower case count as the same); fix: give every column a "
+        "distinct header name")
+
+
+def test_blank_header_cells_are_not_duplicates(engine, write_csv):
+    # a trailing delimiter on the header (common in spreadsheet exports) is not refused
+    path = write_csv("user,when,what,,\nu1,2024-03-01 10:00:00,view,,\n")
+    assert ingest_file(engine, path, MAP).rows_kept == 1

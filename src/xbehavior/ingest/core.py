@@ -156,17 +156,21 @@ def source_columns(engine: Engine, path: Path, relation: str) -> list[str]:
 
 
 def _check_duplicate_header(engine: Engine, path: Path, relation: str) -> None:
-    """IN003: DuckDB renames a repeated header ('Amount', 'Amount_1'): refuse it instead, so
-    a mapping never silently reads the wrong one of two columns."""
+    """IN003: DuckDB renames a repeated header ('Amount', 'Amount_1'; names differing only in
+    case repeat, as SQL names ignore case): refuse it instead, so a mapping never silently
+    reads the wrong one of two columns. Blank header cells are left to DuckDB's numbering."""
     raw = relation.replace("header=true", "header=false", 1)
     try:
-        names = [str(v) for v in engine.sql(f"SELECT * FROM {raw} LIMIT 1").iloc[0]]
+        cells = engine.sql(f"SELECT * FROM {raw} LIMIT 1").astype(object).iloc[0]
     except (duckdb.Error, IndexError):
         return  # the header could not be re-read on its own; the full read reports problems
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    names = [str(v) for v in cells if isinstance(v, str) and v.strip()]
+    folded = [n.lower() for n in names]
+    repeated = sorted({n for n, f in zip(names, folded, strict=True) if folded.count(f) > 1})
     if repeated:
         raise checks.MISSING_COLUMN.fail(
-            path, f"header names {', '.join(map(repr, repeated))} more than once",
+            path, f"header names {', '.join(map(repr, repeated))} more than once (names that "
+            "differ only in upper/lower case count as the same)",
             "give every column a distinct header name")
 
 
