@@ -61,11 +61,13 @@ def fail(err: Exception) -> None:
 
 @app.command()
 def run(
-    dataset: Annotated[str, typer.Option(help="bundled dataset: online_retail or dunnhumby")] = (
-        "online_retail"
-    ),
+    dataset: Annotated[str, typer.Option(
+        help="bundled dataset: online_retail or dunnhumby; or file: your own order-line log "
+        "(--input FILE, --mapping YAML)")] = "online_retail",
     input: Annotated[Path | None, typer.Option(
         "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        help="--dataset file: YAML column mapping, as for xbehavior ingest file")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default: runs/<time>)")] = None,
     seed: Annotated[int, typer.Option(help="seed for every random choice")] = 0,
     horizon_days: Annotated[int | None, typer.Option(
@@ -81,7 +83,8 @@ def run(
 
     try:
         cfg = make_config(
-            dataset=dataset, input=input, out=out, seed=seed, horizon_days=horizon_days,
+            dataset=dataset, input=input, mapping=mapping, out=out, seed=seed,
+            horizon_days=horizon_days,
             max_epochs=max_epochs, threads=threads,
             sequence_models=tuple(m.strip() for m in models.split(",") if m.strip()),
         )

@@ -152,3 +152,50 @@ def test_score_unknown_model_lists_the_saved_ones(run_dir: Path, tmp_path: Path)
     result = runner.invoke(app, ["score", str(run_dir), "--model", "gru",
                                  "--out", str(tmp_path / "s.parquet")])
     assert result.exit_code == 2 and "this run has" in result.output
+
+
+def test_own_order_log_through_a_mapping_runs_and_scores(retail_slice: Path,
+                                                         tmp_path: Path) -> None:
+    # the real slice with a shop's own column names, read through a mapping (no adapter)
+    raw = pd.read_parquet(retail_slice)
+    few = raw["CustomerID"].dropna().unique()[:400]  # fewer customers: a quicker run
+    sold = raw[raw["CustomerID"].isin(few) & ~raw["InvoiceNo"].astype(str).str.startswith("C")]
+    log = tmp_path / "orders.csv"
+    sold.rename(columns={"CustomerID": "customer", "InvoiceNo": "order", "InvoiceDate": "when",
+                         "StockCode": "sku", "UnitPrice": "unit_price", "Quantity": "qty",
+                         "Country": "market"}).to_csv(log, index=False)
+    mapping = tmp_path / "orders.yaml"
+    mapping.write_text("columns: {user_id: customer, order_id: order, ts: when, item_id: sku, "
+                       "price: unit_price, quantity: qty, country: market}\n"
+                       "default_event: purchase\n")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "--dataset", "file", "--input", str(log), "--mapping",
+                                 str(mapping), "--out", str(out), "--max-epochs", "2",
+                                 "--models", "lstm", "--threads", "2"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data_quality"]["rows_read"] == len(sold)
+    # the saved mapping reads the log again: the run's test cut-off gives its test scores
+    scores = tmp_path / "scores.parquet"
+    cutoff = metrics["cutoffs"]["test"]
+    result = runner.invoke(app, ["score", str(out), "--model", "lstm", "--input", str(log),
+                                 "--as-of", cutoff, "--out", str(scores)])
+    assert result.exit_code == 0, result.output
+    merged = pd.read_parquet(out / "scores.parquet").merge(pd.read_parquet(scores), on="user_id")
+    assert len(merged) == metrics["splits"]["test"]["n"]
+    assert np.allclose(merged["score_lstm"], merged["purchase_probability"], atol=1e-5)
+    no_log = runner.invoke(app, ["score", str(out), "--model", "lstm",
+                                 "--out", str(tmp_path / "s2.parquet")])
+    assert no_log.exit_code == 2 and "trained on your own log" in no_log.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--dataset", "file"], "error: --dataset file needs --input PATH: your order-line log "
+     "(CSV or Parquet), with --mapping YAML when its columns are not canonical"),
+    (["--mapping", "m.yaml"], "error: --mapping is for your own log (--dataset file --input "
+     "PATH); online_retail is read in its own layout, so drop --mapping"),
+])
+def test_own_log_option_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["run", *args, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and result.output.strip().splitlines()[-1] == message
+    assert not (tmp_path / "o").exists()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from xbehavior.config import RunConfig
 from xbehavior.engine import Engine
-from xbehavior.errors import DataError
+from xbehavior.errors import ConfigError, DataError
 from xbehavior.features import (
     TABULAR_FEATURES,
     CutoffPlan,
@@ -20,9 +21,11 @@ from xbehavior.features import (
     plan_cutoffs,
 )
 from xbehavior.ingest import DataQuality, ingest_dataset
+from xbehavior.ingest.generic import ingest_file, load_mapping, validate_mapping
 
 #: datasets the repurchase job runs on, with their default label horizon (days)
-REPURCHASE_DATASETS = {"online_retail": 90, "dunnhumby": 28}
+#: dataset -> default horizon (days); "file" is your own order-line log (--input, --mapping)
+REPURCHASE_DATASETS = {"online_retail": 90, "dunnhumby": 28, "file": 90}
 
 
 @dataclass
@@ -30,6 +33,7 @@ class PreparedData:
     """Everything the model and analysis steps read."""
 
     quality: DataQuality
+    mapping: dict | None  # the column mapping of a "file" log (saved with the models)
     plan: CutoffPlan
     examples: pd.DataFrame  # one row per (user_id, cutoff): split, label, features, country
     sequences: SequenceData  # rows aligned with ``examples``
@@ -52,7 +56,7 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
             f"'xbehavior run' predicts; choose --dataset {known} (other datasets: "
             "'xbehavior ingest' and the analyses)"
         )
-    quality = ingest_dataset(engine, cfg.dataset, cfg.input)
+    quality, mapping = ingest_for(engine, cfg.dataset, cfg.input, cfg.mapping)
     orders_or_explain(engine, quality, cfg.dataset)
     span = engine.sql("SELECT min(ts) AS first, max(ts) AS last FROM orders").iloc[0]
     plan = plan_cutoffs(
@@ -75,7 +79,25 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
         ],
         axis=1,
     )
-    return PreparedData(quality, plan, examples.reset_index(drop=True), sequences, tabular)
+    return PreparedData(quality, mapping, plan, examples.reset_index(drop=True), sequences,
+                        tabular)
+
+
+def ingest_for(engine: Engine, dataset: str, input: Path | None,
+               mapping: Path | dict | None) -> tuple[DataQuality, dict | None]:
+    """Ingest a bundled dataset (or ``input`` in its layout), or for ``file`` your own log
+    ``input`` through ``mapping`` (a YAML path or the mapping itself); returns the quality
+    record and the mapping used (None for a bundled dataset)."""
+    if dataset != "file":
+        if mapping is not None:
+            raise ConfigError(f"--mapping is for your own log (--dataset file --input PATH); "
+                              f"{dataset} is read in its own layout, so drop --mapping")
+        return ingest_dataset(engine, dataset, input), None
+    if input is None:
+        raise ConfigError("--dataset file needs --input PATH: your order-line log (CSV or "
+                          "Parquet), with --mapping YAML when its columns are not canonical")
+    spec = load_mapping(mapping) if isinstance(mapping, Path) else mapping
+    return ingest_file(engine, input, spec), validate_mapping(spec or {}, "mapping")
 
 
 def orders_or_explain(engine: Engine, quality: DataQuality, dataset: str) -> int:

@@ -47,7 +47,7 @@ def train_tabular_models(data: PreparedData, cfg: RunConfig,
     tr, va, te = data.split("train"), data.split("val"), data.split("test")
     if model_dir is not None:  # `xbehavior score` needs it even for a run without sequences
         save_feature_spec(model_dir, data.sequences.vocabulary, cfg.max_len, cfg.dataset,
-                          data.plan.horizon_days)
+                          data.plan.horizon_days, data.mapping)
     results = []
     for name in cfg.tabular_models:
         start = time.perf_counter()
@@ -73,7 +73,7 @@ def train_sequence_models(
     """Each sequence model under one protocol (Adam, lr, batch, early stopping on val)."""
     seqs = data.sequences
     save_feature_spec(model_dir, seqs.vocabulary, cfg.max_len, cfg.dataset,
-                      data.plan.horizon_days)
+                      data.plan.horizon_days, data.mapping)
     train, val, test = (seqs.subset(data.split(s)) for s in ("train", "val", "test"))
     results = []
     for name in cfg.sequence_models:

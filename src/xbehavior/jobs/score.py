@@ -21,8 +21,10 @@ from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import DataError
 from xbehavior.features import TABULAR_FEATURES, build_examples, build_orders, build_sequences
 from xbehavior.features.data import FeatureVocabulary, SequenceData
-from xbehavior.ingest import ingest_dataset
-from xbehavior.jobs.data_prep import quality_line  # noqa: F401 (cli prints it)
+from xbehavior.jobs.data_prep import (
+    ingest_for,
+    quality_line,  # noqa: F401 (cli prints it)
+)
 from xbehavior.models.io import RECREATE, load_model, read_json_object
 from xbehavior.models.tabular import TrainedTabularModel
 
@@ -59,13 +61,15 @@ class _FeatureSpec(BaseModel):
     max_len: int = Field(ge=2, le=512)
     horizon_days: int = Field(ge=1, le=365)
     vocabulary: _Vocabulary
+    mapping: dict | None = None  # dataset "file": the column mapping the run read its log with
 
 
 def save_feature_spec(model_dir: Path, vocabulary: FeatureVocabulary, max_len: int,
-                      dataset: str, horizon_days: int) -> None:
-    """Record how the run encoded sequences, beside its saved models."""
+                      dataset: str, horizon_days: int, mapping: dict | None = None) -> None:
+    """Record how the run encoded sequences (and, for your own log, its column mapping, so
+    that a log of the same shop scores without it), beside its saved models."""
     spec = {"dataset": dataset, "max_len": max_len, "horizon_days": horizon_days,
-            "vocabulary": vocabulary.to_dict()}
+            "vocabulary": vocabulary.to_dict(), "mapping": mapping}
     write_text(model_dir / FEATURES_FILE, json.dumps(spec, indent=2))
 
 
@@ -89,7 +93,10 @@ def score_customers(
         raise DataError(f"{model_dir}: no such model; this run has {', '.join(found)}")
     fitted = load_model(model_dir)
     engine = DuckDBEngine()
-    quality = ingest_dataset(engine, spec.dataset, input)
+    if spec.dataset == "file" and input is None:
+        raise DataError(f"{run_dir} was trained on your own log; give the log to score with "
+                        "--input FILE (it is read with the run's column mapping)")
+    quality, _ = ingest_for(engine, spec.dataset, input, spec.mapping)
     build_orders(engine)
     last = pd.Timestamp(engine.sql("SELECT max(ts) AS t FROM orders")["t"].iloc[0])
     latest = last.floor("D") + pd.Timedelta(days=1)  # the default: the day after the log ends
