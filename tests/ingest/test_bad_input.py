@@ -304,6 +304,26 @@ def test_zero_byte_file_is_empty_input(engine, write_csv):
         "header and at least one data row")
 
 
+@pytest.mark.parametrize("text", ["\n\n  \n", "\ufeff"], ids=["blank-lines", "bom-only"])
+def test_blank_file_is_empty_input(engine, write_csv, text):
+    # these used to pass the 0-byte check and fail later as "no timestamp column mapped"
+    path = write_csv(text)
+    assert _error(engine, path) == (
+        f"[IN002 empty_input] {path}: the file holds only blank lines; fix: give a file with "
+        "a header and at least one data row")
+
+
+def test_encoding_outside_duckdbs_is_named(engine, write_csv):
+    path = write_csv(HEADER + GOOD)
+    result = _cli("file", str(path), "--mapping", "/dev/null", "--encoding", "cp1252")
+    assert result.exit_code == 2 and result.output.strip() == (
+        "error: /dev/null with the flags: encoding 'cp1252' cannot be read; use one of utf-8, "
+        "latin-1, utf-16 (Windows-1252 text reads as latin-1 but for a few symbols such as "
+        "the euro sign; re-save it as UTF-8)")
+    # spellings DuckDB refuses (LATIN1, utf8) are normalised, not refused
+    assert ingest_file(engine, path, {**MAP, "encoding": "LATIN1"}).rows_kept == 1
+
+
 @pytest.mark.parametrize(("row", "fields"), [("u1,2024-03-01 10:00:00,view,5,EXTRA", 5),
                                              ("u1,2024-03-01 10:00:00", 2)])
 def test_ragged_row_named(engine, write_csv, row, fields):

@@ -99,6 +99,9 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 
+_SMALL = 1 << 16  # files up to this size are checked for holding nothing but blank lines
+
+
 def check_file(path: Path) -> None:
     """IN001: the input file exists; IN009: it is not a folder and can be opened; IN002: it
     is not 0 bytes."""
@@ -113,6 +116,10 @@ def check_file(path: Path) -> None:
                                     "check that this user may read it") from None
     if path.stat().st_size == 0:
         raise EMPTY_INPUT.fail(path, "the file is empty (0 bytes)")
+    if path.stat().st_size <= _SMALL and not path.name.lower().endswith((".gz", ".parquet", ".pq")):
+        text = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
+        if not text.strip():
+            raise EMPTY_INPUT.fail(path, "the file holds only blank lines")
 
 
 def read_error(path: Path, err: Exception) -> DataError:

@@ -47,6 +47,8 @@ MAPPING_KEYS = (
 )
 
 #: keys whose value must be text
+#: CSV encodings DuckDB reads without an extension (each spelt two ways)
+ENCODINGS = ("utf-8", "utf8", "latin-1", "latin1", "utf-16", "utf16")
 _TEXT_KEYS = ("ts_format", "timezone", "default_event", "delimiter", "encoding")
 
 
@@ -85,6 +87,11 @@ def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[st
                               "for the default")
     if mapping.get("timezone"):
         check_timezone(mapping["timezone"], where)
+    encoding = mapping.get("encoding")
+    if encoding is not None and encoding.lower().replace("_", "-") not in ENCODINGS:
+        raise ConfigError(f"{where}: encoding {encoding!r} cannot be read; use one of "
+                          f"{', '.join(ENCODINGS[::2])} (Windows-1252 text reads as latin-1 "
+                          "but for a few symbols such as the euro sign; re-save it as UTF-8)")
     columns = _pairs_of(mapping, "columns", where)
     for key in columns:
         if key not in EVENT_COLUMNS:
@@ -108,6 +115,9 @@ def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[st
     normal = {**mapping, "columns": columns, "events": events}
     if max_price is not None:
         normal["max_price"] = max_price
+    if encoding is not None:  # DuckDB takes the lower-case, hyphenated spelling only
+        spelt = encoding.lower().replace("_", "-")
+        normal["encoding"] = ENCODINGS[ENCODINGS.index(spelt) // 2 * 2]
     return normal
 
 
