@@ -297,20 +297,15 @@ def test_invalid_strptime_code(engine, write_csv):
 
 # --- 4. unclear messages -----------------------------------------------------------------------
 
-def test_zero_byte_file_is_empty_input(engine, write_csv):
-    path = write_csv("")
-    assert _error(engine, path) == (
-        f"[IN002 empty_input] {path}: the file is empty (0 bytes); fix: give a file with a "
-        "header and at least one data row")
-
-
-@pytest.mark.parametrize("text", ["\n\n  \n", "\ufeff"], ids=["blank-lines", "bom-only"])
-def test_blank_file_is_empty_input(engine, write_csv, text):
-    # these used to pass the 0-byte check and fail later as "no timestamp column mapped"
+# blank lines or a lone BOM used to pass the 0-byte check and fail as "no timestamp column"
+@pytest.mark.parametrize(("text", "what"), [
+    ("", "the file is empty (0 bytes)"), ("\n\n  \n", "the file holds only blank lines"),
+    ("\ufeff", "the file holds only blank lines")], ids=["0-bytes", "blank-lines", "bom-only"])
+def test_empty_file_is_empty_input(engine, write_csv, text, what):
     path = write_csv(text)
     assert _error(engine, path) == (
-        f"[IN002 empty_input] {path}: the file holds only blank lines; fix: give a file with "
-        "a header and at least one data row")
+        f"[IN002 empty_input] {path}: {what}; fix: give a file with a header and at least one "
+        "data row")
 
 
 def test_encoding_outside_duckdbs_is_named(engine, write_csv):
