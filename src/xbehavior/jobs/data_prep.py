@@ -23,8 +23,8 @@ from xbehavior.features import (
 from xbehavior.ingest import DataQuality, ingest_dataset
 from xbehavior.ingest.generic import ingest_file, load_mapping, validate_mapping
 
-#: datasets the repurchase job runs on, with their default label horizon (days)
-#: dataset -> default horizon (days); "file" is your own order-line log (--input, --mapping)
+#: datasets the repurchase job runs on, with their default label horizon (days); "file" is
+#: your own order-line log (--input, --mapping)
 REPURCHASE_DATASETS = {"online_retail": 90, "dunnhumby": 28, "file": 90}
 
 
@@ -96,8 +96,8 @@ def ingest_for(engine: Engine, dataset: str, input: Path | None,
     if input is None:
         raise ConfigError("--dataset file needs --input PATH: your order-line log (CSV or "
                           "Parquet), with --mapping YAML when its columns are not canonical")
-    spec = load_mapping(mapping) if isinstance(mapping, Path) else mapping
-    return ingest_file(engine, input, spec), validate_mapping(spec or {}, "mapping")
+    spec = validate_mapping(load_mapping(mapping) if isinstance(mapping, Path) else mapping or {})
+    return ingest_file(engine, input, spec), spec
 
 
 def orders_or_explain(engine: Engine, quality: DataQuality, dataset: str) -> int:
