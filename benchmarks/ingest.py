@@ -23,6 +23,7 @@ sessions are the totals the two paths must agree on.
 
     python benchmarks/ingest.py                      # 1M events, 3 runs each
     python benchmarks/ingest.py --sizes 1e6 1e7 --runs 3
+    python benchmarks/ingest.py --sizes 1e7 --profile   # one DuckDB run, seconds per step
 """
 
 from __future__ import annotations
@@ -79,6 +80,59 @@ def run_duckdb(path: Path) -> dict[str, float]:
     sessionise(engine, gap_minutes=30)
     users = user_features(engine)
     return _totals(users)
+
+
+def profile(path: Path) -> None:
+    """One DuckDB run of ``path`` in this process: wall seconds per stage and per SQL
+    statement of 0.1 s or more (the README's profile comes from this)."""
+    from xbehavior.engine import DuckDBEngine
+    from xbehavior.features.sessions import sessionise
+    from xbehavior.features.user_features import user_features
+    from xbehavior.ingest import ingest_file
+
+    steps: list[tuple[str, float, str]] = []
+    stage = ["ingest"]
+
+    class Timed(DuckDBEngine):
+        def execute(self, statement: str) -> None:
+            start = time.perf_counter()
+            super().execute(statement)
+            steps.append((stage[0], time.perf_counter() - start, statement))
+
+        def sql(self, query: str):
+            start = time.perf_counter()
+            out = super().sql(query)
+            steps.append((stage[0], time.perf_counter() - start, query))
+            return out
+
+    engine = Timed(threads=os.cpu_count())
+    engine.execute("SET enable_progress_bar = false")
+    totals = {}
+    for name, run in (("ingest", lambda: ingest_file(engine, path)),
+                      ("sessionise", lambda: sessionise(engine, gap_minutes=30)),
+                      ("user_features", lambda: user_features(engine))):
+        stage[0], start = name, time.perf_counter()
+        run()
+        totals[name] = time.perf_counter() - start
+    for name, seconds in totals.items():
+        print(f"{name:<14} {seconds:6.2f} s")
+        for where, took, text in steps:
+            if where == name and took >= 0.1:
+                print(f"    {took:6.2f}  {' '.join(text.split())[:90]}")
+    print(f"{'total':<14} {sum(totals.values()):6.2f} s")
+    # the feature table to pandas: through Arrow (engine.sql) and by DuckDB's own .df()
+    query = max((text for where, _, text in steps if where == "user_features"), key=len)
+    engine.execute(f"CREATE TEMP TABLE _features AS {query}")
+    ways = {"Arrow (engine.sql)": lambda: DuckDBEngine.sql(engine, "FROM _features"),
+            "DuckDB .df()": lambda: engine.con.execute("FROM _features").df()}
+    best = dict.fromkeys(ways, float("inf"))
+    for _ in range(3):  # interleaved, best of 3: the first conversions also fault memory in
+        for how, convert in ways.items():
+            start = time.perf_counter()
+            rows = len(convert())
+            best[how] = min(best[how], time.perf_counter() - start)
+    for how, seconds in best.items():
+        print(f"{rows:,} feature rows to pandas via {how}: {seconds:.2f} s (best of 3)")
 
 
 def _totals(users) -> dict[str, float]:
@@ -178,9 +232,19 @@ def main() -> None:
     parser.add_argument("--impls", nargs="+", default=["duckdb", "pandas"])
     parser.add_argument("--child", choices=["duckdb", "pandas"])
     parser.add_argument("--file", type=Path)
+    parser.add_argument("--profile", action="store_true",
+                        help="one DuckDB run per size, seconds per step (no pandas)")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.file)
+        return
+    if args.profile:
+        with tempfile.TemporaryDirectory() as tmp:
+            for size in (int(s) for s in args.sizes):
+                path = Path(tmp) / f"log_{size}.parquet"
+                build_log(size, path)
+                print(f"{size:,} events")
+                profile(path)
         return
     print(f"{'events':>11} {'impl':>7} {'median s':>9} {'events/s':>11} {'vs pandas':>9} "
           f"{'CPU s':>7} {'peak RSS MB':>11} {'users':>9} {'sessions':>10} {'load 1m':>7}")
