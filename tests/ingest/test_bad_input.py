@@ -253,6 +253,8 @@ def _mapping_error(tmp_path: Path, text: str | bytes) -> str:
     ("columns:\n  user_id: Shopper\n  user_id: When\n",
      "map.yaml: key 'user_id' is given twice (again at line 3); keep one of them"),
     ("max_price: 1e6x\n", "map.yaml: max_price '1e6x' must be a positive number (e.g. 1000000)"),
+    ("? [a, b]\n: 1\n", "map.yaml: not valid YAML at line 1, column 3 (found unhashable key); "
+     "check the indentation and quoting"),
 ])
 def test_bad_mapping_file_one_line(tmp_path, text, message):
     assert _mapping_error(tmp_path, text) == message

@@ -46,9 +46,9 @@ MAPPING_KEYS = (
     "max_price",
 )
 
-#: keys whose value must be text
 #: CSV encodings DuckDB reads without an extension (each spelt two ways)
 ENCODINGS = ("utf-8", "utf8", "latin-1", "latin1", "utf-16", "utf16")
+#: keys whose value must be text
 _TEXT_KEYS = ("ts_format", "timezone", "default_event", "delimiter", "encoding")
 
 
@@ -143,6 +143,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         seen: set = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str | int | float | bool):
+                continue  # an unhashable key: SafeLoader's own error names it
             if key in seen:
                 line = key_node.start_mark.line + 1
                 raise _DuplicateKey(f"key {key!r} is given twice (again at line {line})")
