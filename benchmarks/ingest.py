@@ -114,12 +114,17 @@ def profile(path: Path) -> None:
         stage[0], start = name, time.perf_counter()
         run()
         totals[name] = time.perf_counter() - start
+        if name == "ingest":  # the events table as stored (compressed from COMPACT_ROWS rows)
+            stored = DuckDBEngine.sql(engine, "SELECT sum(memory_usage_bytes) FROM "
+                                      "duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'")
+            tables_mb = float(stored.iloc[0, 0]) / 1e6
     for name, seconds in totals.items():
         print(f"{name:<14} {seconds:6.2f} s")
         for where, took, text in steps:
             if where == name and took >= 0.1:
                 print(f"    {took:6.2f}  {' '.join(text.split())[:90]}")
     print(f"{'total':<14} {sum(totals.values()):6.2f} s")
+    print(f"events table in memory after ingest: {tables_mb:,.0f} MB")
     # the feature table to pandas: through Arrow (engine.sql) and by DuckDB's own .df()
     query = max((text for where, _, text in steps if where == "user_features"), key=len)
     engine.execute(f"CREATE TEMP TABLE _features AS {query}")

@@ -191,7 +191,7 @@ def test_own_order_log_through_a_mapping_runs_and_scores(retail_slice: Path,
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--dataset", "file"], "error: --dataset file needs --input PATH: your order-line log "
-     "(CSV or Parquet), with --mapping YAML when its columns are not canonical"),
+     "(CSV or Parquet), with --mapping YAML when its columns are not named canonically"),
     (["--mapping", "m.yaml"], "error: --mapping is for your own log (--dataset file --input "
      "PATH); online_retail is read in its own layout, so drop --mapping"),
 ])

@@ -28,14 +28,11 @@ from xbehavior.datasets import BUNDLED
 from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import ConfigError
 from xbehavior.features.sessions import sessionise
-from xbehavior.ingest import ingest_dataset
-from xbehavior.ingest.generic import ingest_file, load_mapping
+from xbehavior.ingest import OWN_LOG, ingest_source
 from xbehavior.insights.findings import Finding, findings_frame, make_findings
 from xbehavior.jobs.analytics_sections import AnalyticsData, Result, catalogue
 from xbehavior.report import Section, render_report
 
-#: your own event log (``--input``, optional ``--mapping``)
-OWN_LOG = "file"
 DATASETS = (*BUNDLED, OWN_LOG)
 
 #: one paragraph per report group saying what the unit and the rate are
@@ -116,25 +113,15 @@ def load_data(dataset: str, input: Path | None = None,
     if dataset not in DATASETS:
         raise ConfigError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)} "
                           f"({OWN_LOG} = your own log: --input PATH [--mapping YAML])")
-    if mapping is not None and dataset != OWN_LOG:
-        raise ConfigError(f"--mapping is for your own log ({OWN_LOG} --input PATH); "
-                          f"{dataset} is read in its own layout, so drop --mapping")
-    if dataset == OWN_LOG and input is None:
-        raise ConfigError(f"{OWN_LOG} needs --input PATH: your log (CSV or Parquet), with "
-                          "--mapping YAML when its columns are not named canonically")
     if dataset == "olist":
         if input is not None:
             raise ConfigError("olist is read from its bundled lead and deal tables; "
                               "drop --input")
         # the analyses read the same ingested leads table (insights.acquisition)
-        quality = ingest_dataset(DuckDBEngine(), "olist").to_dict()
+        quality = ingest_source(DuckDBEngine(), "olist", None, mapping)[0].to_dict()
         return AnalyticsData("olist"), quality
     engine = DuckDBEngine()
-    if dataset == OWN_LOG:
-        spec = load_mapping(mapping) if mapping is not None else None
-        quality = ingest_file(engine, input, spec).to_dict()
-    else:
-        quality = ingest_dataset(engine, dataset, input).to_dict()
+    quality = ingest_source(engine, dataset, input, mapping)[0].to_dict()
     if dataset == "online_shoppers":
         sessions = engine.sql("SELECT * FROM sessions ORDER BY CAST(session_id AS INTEGER)")
         return AnalyticsData(dataset, sessions=sessions, bundled=input is None), quality

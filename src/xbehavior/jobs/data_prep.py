@@ -10,7 +10,7 @@ import pandas as pd
 
 from xbehavior.config import RunConfig
 from xbehavior.engine import Engine
-from xbehavior.errors import ConfigError, DataError
+from xbehavior.errors import DataError
 from xbehavior.features import (
     TABULAR_FEATURES,
     CutoffPlan,
@@ -20,8 +20,7 @@ from xbehavior.features import (
     build_sequences,
     plan_cutoffs,
 )
-from xbehavior.ingest import DataQuality, ingest_dataset
-from xbehavior.ingest.generic import ingest_file, load_mapping, validate_mapping
+from xbehavior.ingest import DataQuality, ingest_source
 
 #: datasets the repurchase job runs on, with their default label horizon (days); "file" is
 #: your own order-line log (--input, --mapping)
@@ -85,19 +84,9 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
 
 def ingest_for(engine: Engine, dataset: str, input: Path | None,
                mapping: Path | dict | None) -> tuple[DataQuality, dict | None]:
-    """Ingest a bundled dataset (or ``input`` in its layout), or for ``file`` your own log
-    ``input`` through ``mapping`` (a YAML path or the mapping itself); returns the quality
-    record and the mapping used (None for a bundled dataset)."""
-    if dataset != "file":
-        if mapping is not None:
-            raise ConfigError(f"--mapping is for your own log (--dataset file --input PATH); "
-                              f"{dataset} is read in its own layout, so drop --mapping")
-        return ingest_dataset(engine, dataset, input), None
-    if input is None:
-        raise ConfigError("--dataset file needs --input PATH: your order-line log (CSV or "
-                          "Parquet), with --mapping YAML when its columns are not canonical")
-    spec = validate_mapping(load_mapping(mapping) if isinstance(mapping, Path) else mapping or {})
-    return ingest_file(engine, input, spec), spec
+    """``ingest_source``, its errors worded for ``xbehavior run`` (an order-line log)."""
+    return ingest_source(engine, dataset, input, mapping, asked_as="--dataset file",
+                         log="your order-line log")
 
 
 def orders_or_explain(engine: Engine, quality: DataQuality, dataset: str) -> int:
