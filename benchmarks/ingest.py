@@ -7,19 +7,22 @@ gap. The scaled log is written once per size as Parquet (typed columns, as a war
 would be); every measured run reads it from disk in a fresh process, so peak RSS (ru_maxrss)
 is per run. Both paths do the same steps: read; validate (timestamps present, prices finite
 and at most 1e6, event names in the vocabulary); drop negative prices and exact duplicates;
-sessionise by the 30-minute gap; compute the per-user features. DuckDB runs the package's
-own code (``ingest_file``, ``sessionise``, which also writes the session table,
-``user_features``); pandas computes the same feature columns the log has data for (counts,
+sessionise by the 30-minute gap and build the session table with its outcome labels (ids,
+start and end, counts, revenue, converted, cart_abandoned; sorted by user and start); compute
+the per-user features. DuckDB runs the package's own code (``ingest_file``, ``sessionise``,
+``user_features``); pandas builds the same session table (a test checks that it equals
+``sessionise``'s on a small log) and computes the same feature columns the log has data for (counts,
 recency, monetary, visits per active day / week / month, day-part and weekend shares, top
 category and its share, cart-to-purchase, browse-without-buying; this log has no device,
 country or coupon column). Each size stops with a message unless both paths find the same
-number of users, sessions and total revenue (to the cent), so the timings compare equal work.
+number of users, sessions, converted and cart-abandoned sessions and total revenue (to the
+cent), so the timings compare equal work.
 
 Columns: median wall seconds over ``--runs`` fresh processes, events/s from it, speed-up over
 pandas in the same run, median CPU seconds (user + system, all threads; on a shared machine
 CPU time is steadier than wall time), peak RSS (max over runs), and the 1-minute load average
 when the runs of that row started (the machine has 2 cores shared with other work); users and
-sessions are the totals the two paths must agree on.
+sessions are two of the totals the two paths must agree on.
 
     python benchmarks/ingest.py                      # 1M events, 3 runs each
     python benchmarks/ingest.py --sizes 1e6 1e7 --runs 3
@@ -77,9 +80,9 @@ def run_duckdb(path: Path) -> dict[str, float]:
     engine = DuckDBEngine(threads=os.cpu_count())
     engine.execute("SET enable_progress_bar = false")
     ingest_file(engine, path)
-    sessionise(engine, gap_minutes=30)
+    summary = sessionise(engine, gap_minutes=30)
     users = user_features(engine)
-    return _totals(users)
+    return _totals(users, summary["converted"], summary["cart_abandoned"])
 
 
 def profile(path: Path) -> None:
@@ -140,9 +143,10 @@ def profile(path: Path) -> None:
         print(f"{rows:,} feature rows to pandas via {how}: {seconds:.2f} s (best of 3)")
 
 
-def _totals(users) -> dict[str, float]:
+def _totals(users, converted: int, abandoned: int) -> dict[str, float]:
     return {"users": len(users), "sessions": int(users["n_sessions"].sum()),
-            "revenue": round(float(users["monetary"].sum()), 2)}
+            "revenue": round(float(users["monetary"].sum()), 2),
+            "converted": int(converted), "abandoned": int(abandoned)}
 
 
 def _mode(df, column: str, users) -> tuple:
@@ -156,8 +160,9 @@ def _mode(df, column: str, users) -> tuple:
     return top[column].reindex(users), top["share"].reindex(users)
 
 
-def run_pandas(path: Path) -> dict[str, float]:
-    """The same steps in plain pandas (see the module docstring); returns the totals."""
+def _sessionised(path: Path):
+    """Read, validate, drop, derive revenue and number the 30-minute-gap sessions in pandas:
+    the events sorted by user and time, with ``session`` and event-type flags."""
     import numpy as np
     import pandas as pd
 
@@ -175,18 +180,29 @@ def run_pandas(path: Path) -> dict[str, float]:
     df["session"] = new.cumsum()
     df["is_view"], df["is_cart"] = kind.eq("view"), kind.eq("cart")
     df["is_purchase"] = kind.eq("purchase")
-    sess = df.groupby("session", sort=False).agg(
-        user_id=("user_id", "first"), view=("is_view", "any"), bought=("is_purchase", "any"))
-    sess["browse"] = sess["view"] & ~sess["bought"]
+    return df
+
+
+def pandas_sessions(path: Path):
+    """The pandas path's session table (a test compares it with ``sessionise``'s)."""
+    return _session_table(_sessionised(path)).drop(columns="browse")
+
+
+def run_pandas(path: Path) -> dict[str, float]:
+    """The same steps in plain pandas (see the module docstring); returns the totals."""
+    import pandas as pd
+
+    df = _sessionised(path)
+    sess = _session_table(df)
     per_session = sess.groupby("user_id").agg(n_sessions=("browse", "size"),
                                               n_browse=("browse", "sum"))
     ts = df["ts"]
     hour = ts.dt.hour
-    df = df.assign(day=ts.dt.normalize(), week=(ts - pd.to_timedelta(ts.dt.weekday, "D"))
+    df = df.assign(day=ts.dt.normalize(), week=(ts - pd.to_timedelta(ts.dt.day_of_week, "D"))
                    .dt.normalize(), month=ts.dt.year * 12 + ts.dt.month,
                    night=hour < 6, morning=(hour >= 6) & (hour < 12),
                    afternoon=(hour >= 12) & (hour < 18), evening=hour >= 18,
-                   weekend=ts.dt.weekday >= 5)
+                   weekend=ts.dt.day_of_week >= 5)
     u = df.groupby("user_id").agg(
         n_events=("ts", "size"), last_ts=("ts", "max"), n_purchases=("is_purchase", "sum"),
         n_carts=("is_cart", "sum"), monetary=("revenue", "sum"), active_days=("day", "nunique"),
@@ -202,7 +218,32 @@ def run_pandas(path: Path) -> dict[str, float]:
     u["top_category"], u["category_interest_share"] = _mode(views, "category", u.index)
     u["cart_to_purchase"] = u["n_purchases"] / u["n_carts"].where(u["n_carts"] > 0)
     u["browse_without_buying"] = u["n_browse"] / u["n_sessions"]
-    return _totals(u.reset_index())
+    return _totals(u.reset_index(), sess["converted"].sum(), sess["cart_abandoned"].sum())
+
+
+def _session_table(df):
+    """The session table ``sessionise`` writes (the columns this log has data for), from
+    events sorted by user and time with a ``session`` number: ids '<user_id>#<n>', start, end,
+    counts, revenue and the labels converted / cart_abandoned; sorted by user and start."""
+    import numpy as np
+    import pandas as pd
+
+    ts = df["ts"]
+    df = df.assign(cart_ts=ts.where(df["is_cart"]), buy_ts=ts.where(df["is_purchase"]))
+    sess = df.groupby("session", sort=True).agg(
+        user_id=("user_id", "first"), start_ts=("ts", "min"), end_ts=("ts", "max"),
+        n_events=("ts", "size"), n_views=("is_view", "sum"), n_carts=("is_cart", "sum"),
+        n_purchases=("is_purchase", "sum"), revenue=("revenue", "sum"),
+        last_cart=("cart_ts", "max"), last_buy=("buy_ts", "max"))
+    number = sess.groupby("user_id", sort=False).cumcount() + 1
+    sess.insert(1, "session_id", sess["user_id"] + "#" + number.astype(str))
+    sess["converted"] = sess["n_purchases"] > 0
+    abandoned = ~(sess["last_buy"] >= sess["last_cart"])  # no purchase at/after the last cart
+    sess["cart_abandoned"] = pd.Series(np.where(sess["n_carts"] > 0, abandoned, pd.NA),
+                                       index=sess.index, dtype="boolean")
+    sess["browse"] = (sess["n_views"] > 0) & ~sess["converted"]
+    return sess.drop(columns=["last_cart", "last_buy"]).sort_values(
+        ["user_id", "start_ts", "session_id"], kind="stable").reset_index(drop=True)
 
 
 def _cpu_s() -> float:
@@ -270,24 +311,24 @@ def main() -> None:
             _check_agree(size, results)
 
 
-TOTALS = ("users", "sessions", "revenue")
+TOTALS = ("users", "sessions", "revenue", "converted", "abandoned")
 
 
 def _print_rows(size: int, results: dict[str, dict]) -> None:
     base = results.get("pandas", {}).get("s")
     for impl, r in results.items():
-        ratio = f"{base / r['s']:.1f}x" if base else "-"
+        ratio = f"{base / r['s']:.2f}x" if base else "-"
         print(f"{size:>11,} {impl:>7} {r['s']:>9.2f} {size / r['s']:>11,.0f} "
               f"{ratio:>9} {r['cpu']:>7.1f} {r['rss']:>11,.0f} {r['users']:>9,} "
               f"{r['sessions']:>10,} {r['load']:>7.2f}", flush=True)
 
 
 def _check_agree(size: int, results: dict[str, dict]) -> None:
-    """Exit with a one-line message unless every path found the same users, sessions and
-    revenue (to the cent): otherwise the timings would not compare equal work."""
+    """Exit with a one-line message unless every path found the same ``TOTALS`` (revenue to
+    the cent): otherwise the timings would not compare equal work."""
     seen = {impl: tuple(r[k] for k in TOTALS) for impl, r in results.items()}
     if len(set(seen.values())) > 1:
-        raise SystemExit(f"{size:,} events: the paths disagree on (users, sessions, revenue): "
+        raise SystemExit(f"{size:,} events: the paths disagree on {TOTALS}: "
                          f"{seen}; fix the pandas path before reading the timings")
 
 

@@ -99,7 +99,8 @@ def test_a_source_id_equal_to_a_generated_key_is_refused():
     with pytest.raises(DataError) as err:
         sessionise(eng)
     assert str(err.value) == (
-        "user 'a': source session id 'a#1' is also the key of one of the user's sessions "
+        "user 'a': source session id 'a#1' (column session_id) is also the key of one of the "
+        "user's sessions "
         "built from events without a session id ('<user_id>#<n>'), so the two sessions "
         "would be merged; rename the source session ids (e.g. add a prefix) or give every "
         "event of the user a session id")

@@ -288,13 +288,20 @@ def test_mapping_path_is_a_folder(tmp_path):
     assert str(info.value) == f"{tmp_path}: is a folder; give the mapping's YAML file (--mapping)"
 
 
-def test_invalid_strptime_code(engine, write_csv):
+def test_invalid_strptime_code_names_the_mapping(engine, write_csv, tmp_path):
+    """The bad format is in the mapping, so the message names the mapping file (or says
+    'mapping' for a dict), not the data file."""
     path = write_csv(HEADER + GOOD)
+    reason = ("ts_format '%Q %Y' is not a valid strptime format (%Q); use codes such as "
+              "'%Y-%m-%d %H:%M:%S', or epoch / epoch_ms")
     with pytest.raises(ConfigError) as info:
         ingest_file(engine, path, {**MAP, "ts_format": "%Q %Y"})
-    assert str(info.value) == (
-        f"{path}: ts_format '%Q %Y' is not a valid strptime format (%Q); use codes such as "
-        "'%Y-%m-%d %H:%M:%S', or epoch / epoch_ms")
+    assert str(info.value) == f"mapping: {reason}"
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("ts_format: '%Q %Y'\n")
+    with pytest.raises(ConfigError) as info:
+        load_mapping(mapping)
+    assert str(info.value) == f"{mapping}: {reason}"
 
 
 # --- 4. unclear messages -----------------------------------------------------------------------

@@ -402,3 +402,16 @@ def test_own_log_through_a_mapping_and_its_option_errors(tmp_path):
     assert stray.exit_code == 2 and stray.output.strip() == (
         "error: --mapping is for your own log (file --input PATH); rees46 is read in its own "
         "layout, so drop --mapping")
+
+
+def test_own_log_session_id_clash_names_the_file(tmp_path):
+    # a's first event has no session id, so its gap session's key is 'a#1': the source id
+    # 'a#1' on the next event would merge the two sessions
+    log = tmp_path / "log.csv"
+    log.write_text("user_id,session_id,ts,event_type\n"
+                   "a,,2024-01-01 10:00:00,view\na,a#1,2024-01-01 12:00:00,view\n")
+    out = CliRunner().invoke(analyze_app, ["file", "--input", str(log),
+                                           "--out", str(tmp_path / "o")])
+    assert out.exit_code == 2 and out.output.strip().startswith(
+        f"error: {log}: user 'a': source session id 'a#1' (column session_id) is also the key")
+    assert "\n" not in out.output.strip()

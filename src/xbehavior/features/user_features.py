@@ -119,7 +119,7 @@ SELECT names.user_id, u.n_events,
        u.n_purchases / nullif(u.n_carts, 0) AS cart_to_purchase,
        u.n_browse / u.n_sessions AS browse_without_buying
 FROM joined u JOIN names USING (_u) {mode_joins}
-ORDER BY names.user_id
+ORDER BY names._rank
 """
 
 # Most frequent non-NULL value per user (ties: alphabetical, as the smallest (-n, value)) and
@@ -194,8 +194,10 @@ def user_features(engine: Engine, events: str = "session_events",
     users = f"_{events}_users"  # written by sessionise next to its view
     numbered = {"_user_no", "_session_no"} <= present and engine.has_table(users)
     keys = ("_user_no", "_session_no") if numbered else ("user_id", "session_key")
-    names = (f"_user_no AS _u, user_id FROM {users}" if numbered else
-             "DISTINCT _u, _u AS user_id FROM per_user")
+    # _rank orders the rows as user_id does; sessionise's users table ranks the ids once, so
+    # the final sort moves integers, not strings (0.6-1 s less at 2.6M users)
+    names = (f"_user_no AS _u, user_id, _user_rank AS _rank FROM {users}" if numbered else
+             "DISTINCT _u, _u AS user_id, _u AS _rank FROM per_user")
     mode_ctes, mode_columns, mode_joins = _mode_parts(missing)
     # the log's last event with a user id, from the per-user rows (no second scan)
     reference = literal or "(SELECT max(last_ts) FROM per_user)"

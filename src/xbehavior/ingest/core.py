@@ -570,15 +570,16 @@ def _csv_delimiter(spec: SourceSpec) -> str:
         return _guess_delimiter(fh.readline()) or ","
 
 
-def _check_ts_format(engine: Engine, spec: SourceSpec) -> None:
-    """ConfigError naming ``ts_format`` if DuckDB's strptime does not know one of its codes."""
-    if spec.ts_format in (None, "epoch", "epoch_ms"):
+def check_ts_format(ts_format: str | None, where: str) -> None:
+    """ConfigError naming ``ts_format`` and ``where`` (the mapping, flags or file it came
+    from) if DuckDB's strptime does not know one of its codes."""
+    if ts_format in (None, "epoch", "epoch_ms"):
         return
-    try:
-        engine.sql(f"SELECT try_strptime('', {_quote(spec.ts_format)})")
+    try:  # a throwaway connection: the check needs no data and no engine
+        duckdb.connect().execute("SELECT try_strptime('', ?)", [ts_format]).fetchall()
     except duckdb.Error as err:
         reason = str(err).splitlines()[0].rsplit(": ", 1)[-1]
-        raise ConfigError(f"{spec.path}: ts_format {spec.ts_format!r} is not a valid strptime "
+        raise ConfigError(f"{where}: ts_format {ts_format!r} is not a valid strptime "
                           f"format ({reason}); use codes such as '%Y-%m-%d %H:%M:%S', or "
                           "epoch / epoch_ms") from None
 
@@ -594,7 +595,7 @@ def load_events(engine: Engine, spec: SourceSpec, table: str = "events") -> Data
         raise checks.MISSING_COLUMN.fail(
             spec.path, "no event column mapped",
             "map one (--map event_type=COLUMN) or set --default-event (e.g. purchase)")
-    _check_ts_format(engine, spec)
+    check_ts_format(spec.ts_format, str(spec.path))
     stage = f"_stage_{table}"
     try:
         try:

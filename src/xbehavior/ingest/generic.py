@@ -34,6 +34,7 @@ from xbehavior.ingest.checks import check_columns, did_you_mean
 from xbehavior.ingest.core import (
     SourceSpec,
     check_timezone,
+    check_ts_format,
     load_events,
     read_relation,
     source_columns,
@@ -87,6 +88,7 @@ def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[st
                               "for the default")
     if mapping.get("timezone"):
         check_timezone(mapping["timezone"], where)
+    check_ts_format(mapping.get("ts_format"), where)
     encoding = mapping.get("encoding")
     if encoding is not None and encoding.lower().replace("_", "-") not in ENCODINGS:
         raise ConfigError(f"{where}: encoding {encoding!r} cannot be read; use one of "
