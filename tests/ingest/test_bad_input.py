@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -17,6 +19,7 @@ from xbehavior.ingest.cli import ingest_app
 
 HEADER = "user,when,what,price\n"
 GOOD = "u1,2024-03-01 10:00:00,view,5.0\n"
+GOOD_ROW = ("u1", "2024-03-01 10:00:00", "view", 5.0, 6.0)  # with a fifth column
 MAP = {"columns": {"user_id": "user", "ts": "when", "event_type": "what"}}
 RANGE_FIX = ("fix: correct the value (a time before 1970-01-01 or after 2100-12-31 is taken "
              "as a broken value, not an event)")
@@ -328,14 +331,24 @@ def test_encoding_outside_duckdbs_is_named(engine, write_csv):
     assert ingest_file(engine, path, {**MAP, "encoding": "LATIN1"}).rows_kept == 1
 
 
+@pytest.mark.parametrize("last", [False, True])
 @pytest.mark.parametrize(("row", "fields"), [("u1,2024-03-01 10:00:00,view,5,EXTRA", 5),
                                              ("u1,2024-03-01 10:00:00", 2)])
-def test_ragged_row_named(engine, write_csv, row, fields):
-    path = write_csv(HEADER + row + "\n" + GOOD)
+def test_ragged_row_named(engine, write_csv, row, fields, last):
+    # a wider LAST row made DuckDB's sniffer take it as the header and skip the rows above
+    path = write_csv(HEADER + (GOOD + row if last else row + "\n" + GOOD))
     assert _error(engine, path) == (
-        f"[IN010 ragged_row] {path}: row 1 has {fields} fields, the header has 4 (delimiter "
-        "','); fix: give every row as many fields as the header (quote a field that holds the "
-        "delimiter)")
+        f"[IN010 ragged_row] {path}: row {1 + last} has {fields} fields, the header has 4 "
+        "(delimiter ','); fix: give every row as many fields as the header (quote a field that "
+        "holds the delimiter)")
+
+
+def test_lines_above_the_header_are_named(engine, write_csv):
+    path = write_csv("Export of 2024-03-01\n" + HEADER + GOOD)
+    assert _error(engine, path) == (
+        f"[IN003 missing_column] {path}: line 1 ('Export of 2024-03-01') holds no delimiter "
+        "but line 2 does, so the header looks like line 2; fix: delete the line(s) above the "
+        "header, so that the header is line 1")
 
 
 def test_ragged_row_past_the_sniffed_sample(engine, tmp_path):
@@ -353,12 +366,20 @@ def test_ragged_row_past_the_sniffed_sample(engine, tmp_path):
     # SQL names ignore case: DuckDB reads Price and price as Price and price_1
     ("user,when,what,Price,price", "'Price', 'price'"),
 ])
-def test_duplicate_header_named(engine, write_csv, header, named):
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_duplicate_header_named(engine, write_csv, tmp_path, header, named, kind):
     path = write_csv(header + "\nu1,2024-03-01 10:00:00,view,5,6\n")
+    what = "header names"
+    if kind == "parquet":  # pyarrow writes repeated names; DuckDB reads price, price_1
+        names = header.split(",")
+        table = pa.Table.from_arrays([pa.array([v]) for v in GOOD_ROW], names=names)
+        path = tmp_path / "dup.parquet"
+        pq.write_table(table, path)
+        what = "column names"
     assert _error(engine, path) == (
-        f"[IN003 missing_column] {path}: header names {named} more than once (names that "
-        "differ only in upper/lower case count as the same); fix: give every column a "
-        "distinct header name")
+        f"[IN003 missing_column] {path}: {what} {named} appear more than once (names "
+        "that differ only in upper/lower case count as the same); fix: give every column a "
+        "distinct name")
 
 
 def test_blank_header_cells_are_not_duplicates(engine, write_csv):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from xbehavior.engine import Engine
 from xbehavior.errors import ConfigError
@@ -112,9 +115,11 @@ def read_relation(path: Path, delimiter: str | None = None, encoding: str | None
         opts = (f", delim={_quote(sep)}" if sep else "") + (
             f", encoding={_quote(encoding)}" if encoding else "")
         # quotes as RFC 4180 (and Python's csv): the sniffer would otherwise pick "no quote"
-        # when its sample has none, and refuse a quoted comma further down the file
-        return (f"read_csv({_quote(str(path))}, header=true, all_varchar=true, quote='\"', "
-                f"escape='\"'{opts})")
+        # when its sample has none, and refuse a quoted comma further down the file. skip=0:
+        # the sniffer may otherwise skip leading lines unread (a wider row further down made
+        # it take that row as the header and drop the rows above it, uncounted)
+        return (f"read_csv({_quote(str(path))}, header=true, skip=0, all_varchar=true, "
+                f"quote='\"', escape='\"'{opts})")
     raise checks.UNSUPPORTED_FILE.fail(path, f"cannot read {path.name!r}")
 
 
@@ -152,6 +157,12 @@ def source_columns(engine: Engine, path: Path, relation: str) -> list[str]:
         if len(present) == 1:
             _check_ragged(path, present[0])
         _check_duplicate_header(engine, path, relation)
+    else:  # DuckDB renames a repeated Parquet column too (price, price_1)
+        try:
+            names = pq.read_schema(path).names
+        except (pa.ArrowException, OSError):
+            return present  # DuckDB read it; its own names are all there is to check
+        _refuse_repeated_names(path, names, "column names")
     return present
 
 
@@ -165,13 +176,19 @@ def _check_duplicate_header(engine: Engine, path: Path, relation: str) -> None:
     except (duckdb.Error, IndexError):
         return  # the header could not be re-read on its own; the full read reports problems
     names = [str(v) for v in cells if isinstance(v, str) and v.strip()]
+    _refuse_repeated_names(path, names, "header names")
+
+
+def _refuse_repeated_names(path: Path, names: list[str], what: str) -> None:
+    """IN003 if two column names are equal ignoring case (SQL names ignore case); ``what``
+    names them in the message ('header names' of a CSV, 'columns' of a Parquet file)."""
     folded = [n.lower() for n in names]
     repeated = sorted({n for n, f in zip(names, folded, strict=True) if folded.count(f) > 1})
     if repeated:
         raise checks.MISSING_COLUMN.fail(
-            path, f"header names {', '.join(map(repr, repeated))} more than once (names that "
-            "differ only in upper/lower case count as the same)",
-            "give every column a distinct header name")
+            path, f"{what} {', '.join(map(repr, repeated))} appear more than once (names "
+            "that differ only in upper/lower case count as the same)",
+            "give every column a distinct name")
 
 
 def _guess_delimiter(header: str) -> str | None:
@@ -198,11 +215,25 @@ def _check_ragged(path: Path, header: str) -> None:
     different field count (DuckDB's sniffer gives up on them): name the first such row."""
     delim = _guess_delimiter(header)
     if delim is None:
+        _check_preamble(path, header)
         return
     _raise_ragged(path, delim)
     raise checks.RAGGED_ROW.fail(
         path, f"the file reads as a single column {header!r}",
         f"set the delimiter (xbehavior ingest file --delimiter {delim!r}) or fix the quoting")
+
+
+def _check_preamble(path: Path, first: str) -> None:
+    """IN003 when line 1 has no delimiter but a later line of the first few has: a title or
+    export note above the header, which would otherwise be read as the only column's name."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        for number, line in enumerate(itertools.islice(fh, 1, 20), start=2):
+            if _guess_delimiter(line):
+                raise checks.MISSING_COLUMN.fail(
+                    path, f"line 1 ({first!r}) holds no delimiter but line {number} does, so "
+                    f"the header looks like line {number}",
+                    "delete the line(s) above the header, so that the header is line 1")
 
 
 def check_timezone(name: str, where: str | None = None) -> None:
