@@ -233,10 +233,9 @@ def _check_keys_unique(engine: Engine, target: str, keys: str) -> None:
         user, key = clash.iloc[0]
         raise DataError(
             f"user {user!r}: source session id {key!r} (column session_id) is also the key "
-            "of one of the user's "
-            "sessions built from events without a session id ('<user_id>#<n>'), so the two "
-            "sessions would be merged; rename the source session ids (e.g. add a prefix) or "
-            "give every event of the user a session id")
+            "of one of the user's sessions built from events without a session id "
+            "('<user_id>#<n>'), so the two sessions would be merged; rename the source "
+            "session ids (e.g. add a prefix) or give every event of the user a session id")
 
 
 def sessionise(engine: Engine, events: str = "events", gap_minutes: float = 30,

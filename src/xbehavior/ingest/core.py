@@ -181,7 +181,7 @@ def _check_duplicate_header(engine: Engine, path: Path, relation: str) -> None:
 
 def _refuse_repeated_names(path: Path, names: list[str], what: str) -> None:
     """IN003 if two column names are equal ignoring case (SQL names ignore case); ``what``
-    names them in the message ('header names' of a CSV, 'columns' of a Parquet file)."""
+    names them in the message ('header names' of a CSV, 'column names' of Parquet)."""
     folded = [n.lower() for n in names]
     repeated = sorted({n for n, f in zip(names, folded, strict=True) if folded.count(f) > 1})
     if repeated:
