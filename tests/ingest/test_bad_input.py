@@ -386,3 +386,81 @@ def test_blank_header_cells_are_not_duplicates(engine, write_csv):
     # a trailing delimiter on the header (common in spreadsheet exports) is not refused
     path = write_csv("user,when,what,,\nu1,2024-03-01 10:00:00,view,,\n")
     assert ingest_file(engine, path, MAP).rows_kept == 1
+
+
+# --- 5. a second bad-input round -----------------------------------------------------------
+
+QTY_MAP = {"columns": {**MAP["columns"], "price": "price", "quantity": "qty"}}
+
+
+def test_negative_quantity_is_dropped_unless_a_return(engine, write_csv):
+    path = write_csv("user,when,what,price,qty\n"
+                     "u1,2024-03-01 10:00:00,purchase,10,-5\n"   # negative_quantity
+                     "u1,2024-03-01 10:01:00,return,10,-5\n"     # kept: revenue -50
+                     "u1,2024-03-01 10:02:00,purchase,10,2\n")   # kept: revenue 20
+    quality = ingest_file(engine, path, QTY_MAP)
+    assert quality.dropped == {"negative_quantity": 1} and quality.rows_kept == 2
+    assert engine.sql("SELECT revenue FROM events")["revenue"].tolist() == [-50.0, 20.0]
+
+
+def test_price_times_quantity_overflow_is_named(engine, write_csv):
+    path = write_csv("user,when,what,price,qty\nu1,2024-03-01 10:00:00,purchase,10,1e308\n")
+    assert _error(engine, path, QTY_MAP) == (
+        f"[IN006 bad_number] {path}: row 1: price 10.0 x quantity 1e+308 (columns 'price', "
+        "'qty') is too large to be a revenue; fix: correct the quantity or the price")
+
+
+def test_ids_are_trimmed_and_a_blank_id_is_no_id(engine, write_csv):
+    path = write_csv(HEADER + GOOD + " u1 ,2024-03-01 10:00:00,view,5.0\n"   # duplicate
+                     + "\t,2024-03-01 10:01:00,view,5.0\n")                # no user id
+    quality = ingest_file(engine, path, MAP)
+    assert quality.dropped == {"duplicate": 1}
+    assert quality.notes == {"no_user_id": 1}
+    users = engine.sql("SELECT user_id FROM events")["user_id"]
+    assert users.iloc[0] == "u1" and users.isna().tolist() == [False, True]
+
+
+@pytest.mark.parametrize(("values", "shown"), [([[1.0, 2.0]], "DOUBLE[]"), ([True], "BOOLEAN")])
+def test_a_typed_column_without_numbers_is_refused(engine, tmp_path, values, shown):
+    path = tmp_path / "typed.parquet"
+    pq.write_table(pa.table({"user": ["u1"], "when": ["2024-03-01 10:00:00"], "what": ["view"],
+                             "price": pa.array(values)}), path)
+    assert _error(engine, path, {"columns": {**MAP["columns"], "price": "price"}}) == (
+        f"[IN006 bad_number] {path}: column 'price' (for price) holds {shown} values, not "
+        "numbers; fix: map price to a column of numbers")
+
+
+@pytest.mark.parametrize("delimiter", ["\t", " "])
+def test_a_blank_delimiter_is_a_delimiter(engine, tmp_path, delimiter):
+    path = tmp_path / "log.txt"
+    path.write_text(f"user{delimiter}when{delimiter}what\n"
+                    f"u1{delimiter}2024-03-01T10:00:00{delimiter}view\n")
+    assert ingest_file(engine, path, {**MAP, "delimiter": delimiter}).rows_kept == 1
+
+
+def test_a_truncated_gzip_file_is_named_as_such(engine, tmp_path):
+    path = tmp_path / "log.csv.gz"
+    path.write_bytes(gzip.compress((HEADER + GOOD * 100).encode())[:-6])
+    assert _error(engine, path) == (
+        f"[IN009 unsupported_file] {path}: is a gzip file that ends too soon (truncated); "
+        "fix: give the complete file (copy or download it again)")
+
+
+def test_a_wrong_encoding_is_not_taken_for_a_title_line(engine, write_csv):
+    # UTF-8 read as UTF-16 (an even byte count, so it decodes): one garbled column
+    path = write_csv(HEADER + GOOD + "u12,2024-03-01 10:00:00,view,5.0\n")
+    message = _error(engine, path, {**MAP, "encoding": "utf-16"})
+    assert "above the header" not in message and "not found" in message
+
+
+def test_option_examples_fit_the_option(engine, tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text(HEADER + GOOD)
+    out = CliRunner().invoke(ingest_app, ["file", str(path), "--event", "view"])
+    assert out.exit_code == 2 and out.output.strip() == (
+        "error: --event 'view': write it as KEY=VALUE, e.g. --event add_to_basket=cart")
+    with pytest.raises(ConfigError) as info:
+        ingest_file(engine, path, {"columns": {"user_id": "user", "event_type": "what"}})
+    assert str(info.value) == (
+        f"{path}: no timestamp column mapped; map it with 'columns: "
+        "{ts: COLUMN}' in a --mapping file (or xbehavior ingest file --map ts=COLUMN)")

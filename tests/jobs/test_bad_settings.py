@@ -103,3 +103,16 @@ def test_output_folder_keeps_what_existed_or_was_written(tmp_path) -> None:
         (nested / "models").mkdir()  # folders only, no file
         raise DataError("fails")
     assert not (tmp_path / "a").exists()
+
+
+def test_own_log_without_order_ids_says_to_map_them(tmp_path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("user_id,ts,event_type,price\nu1,2024-01-01 10:00:00,purchase,5\n")
+    result = runner.invoke(app, ["run", "--dataset", "file", "--input", str(path),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: {path}: no purchase row has both a customer id and an order id, so there are "
+        "no customers (data quality: 1 rows read, 1 kept, 0 dropped); map the customer and "
+        "order (invoice) id columns: 'columns: {user_id: ..., order_id: ...}' in the "
+        "--mapping file, and keep purchase rows")

@@ -84,6 +84,7 @@ DROP_REASONS = {
     "missing_timestamp": "timestamp cell empty",
     "missing_event": "event-type cell empty",
     "negative_price": "price below zero",
+    "negative_quantity": "quantity below zero on an event that is not a return",
     "event_excluded": "source event mapped to 'drop'",
 }
 
@@ -130,6 +131,9 @@ def read_error(path: Path, err: Exception) -> DataError:
         return UNSUPPORTED_FILE.fail(
             path, "is not UTF-8 text", "re-save it as UTF-8, or name its encoding (xbehavior "
             "ingest file --encoding latin-1, or 'encoding:' in a --mapping file)")
+    if "end of gzip stream" in text.lower():
+        return UNSUPPORTED_FILE.fail(path, "is a gzip file that ends too soon (truncated)",
+                                     "give the complete file (copy or download it again)")
     if "gzip" in text.lower():
         return UNSUPPORTED_FILE.fail(path, "is not a valid gzip file",
                                      "give the plain file, or compress it with gzip")

@@ -57,7 +57,8 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise ConfigError(f"{option} {item!r}: write it as KEY=VALUE, e.g. {option} ts=When")
+            example = "add_to_basket=cart" if option == "--event" else "ts=When"
+            raise ConfigError(f"{option} {item!r}: write it as KEY=VALUE, e.g. {option} {example}")
         out[key.strip()] = value.strip()
     return out
 

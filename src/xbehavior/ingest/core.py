@@ -227,13 +227,16 @@ def _check_preamble(path: Path, first: str) -> None:
     """IN003 when line 1 has no delimiter but a later line of the first few has: a title or
     export note above the header, which would otherwise be read as the only column's name."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-        for number, line in enumerate(itertools.islice(fh, 1, 20), start=2):
-            if _guess_delimiter(line):
-                raise checks.MISSING_COLUMN.fail(
-                    path, f"line 1 ({first!r}) holds no delimiter but line {number} does, so "
-                    f"the header looks like line {number}",
-                    "delete the line(s) above the header, so that the header is line 1")
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        lines = list(itertools.islice(fh, 20))
+    if not lines or lines[0].strip().strip('"') != first.strip():
+        return  # DuckDB read line 1 otherwise (another encoding): not a title line
+    for number, line in enumerate(lines[1:], start=2):
+        if _guess_delimiter(line):
+            raise checks.MISSING_COLUMN.fail(
+                path, f"line 1 ({first!r}) holds no delimiter but line {number} does, so "
+                f"the header looks like line {number}",
+                "delete the line(s) above the header, so that the header is line 1")
 
 
 def check_timezone(name: str, where: str | None = None) -> None:
@@ -304,6 +307,8 @@ def _reasons(spec: SourceSpec) -> dict[str, str]:
     """Drop reason -> SQL condition over the canonical columns, in priority order."""
     return {"missing_timestamp": "ts IS NULL", "missing_event": "event_type IS NULL",
             **spec.reasons, "negative_price": "price < 0",
+            # a return's quantity may carry either sign (its revenue is netted as negative)
+            "negative_quantity": "quantity < 0 AND event_type <> 'return'",
             "event_excluded": "event_type = 'drop'"}
 
 
@@ -348,6 +353,39 @@ def _raw_exprs(engine: Engine, spec: SourceSpec, src: str) -> dict[str, str]:
     return {c: e for c, e in candidates.items() if _is_text(_type_of(engine, src, e))}
 
 
+#: id columns whose surrounding blanks are trimmed (a blank id is NULL)
+ID_COLUMNS = ("user_id", "session_id", "order_id", "item_id")
+_BLANKS = "' ' || chr(9) || chr(10) || chr(13)"  # space, tab, line feed, carriage return
+
+
+def _typed(column: str, sql_type: str, expr: str | None, checked: bool) -> str:
+    """SQL of canonical ``column`` from source ``expr``: cast (TRY_CAST when ``checked``,
+    so that IN006 can name the bad cell); an id padded with blanks is the same id and a
+    blank one is no id (a CSV's empty cell already reads as NULL, but ' ' would otherwise
+    be a user of its own)."""
+    value = f"{'TRY_CAST' if checked else 'CAST'}({expr or 'NULL'} AS {sql_type})"
+    if column in ID_COLUMNS and expr is not None:
+        return f"nullif(trim({value}, {_BLANKS}), '')"
+    return value
+
+
+def _check_number_types(engine: Engine, spec: SourceSpec, src: str) -> None:
+    """IN006 when a numeric column comes from a typed source column that holds no numbers:
+    a list or struct (the cast fails inside DuckDB) or true/false (it would become 1/0)."""
+    mapped = {c: spec.exprs[c] for c in NUMERIC_COLUMNS if c in spec.exprs}
+    if not mapped:
+        return
+    described = engine.sql(
+        f"DESCRIBE SELECT {', '.join(f'{e} AS {c}' for c, e in mapped.items())} FROM {src}")
+    for column, sql_type in zip(described["column_name"], described["column_type"],
+                                strict=True):
+        if sql_type == "BOOLEAN" or sql_type.endswith("]") or sql_type.startswith(
+                ("STRUCT", "MAP", "UNION")):
+            raise checks.BAD_NUMBER.fail(
+                spec.path, f"column {spec.columns.get(column, column)!r} (for {column}) holds "
+                f"{sql_type} values, not numbers", f"map {column} to a column of numbers")
+
+
 def _stage(engine: Engine, spec: SourceSpec, stage: str) -> None:
     """One read of the source into ``stage``: canonical columns (final types, in order), the
     raw text of checked fields (``_raw_<column>``, only where parsing can fail), the
@@ -356,6 +394,7 @@ def _stage(engine: Engine, spec: SourceSpec, stage: str) -> None:
     ``rowid + 1``: one INSERT of the read keeps source order, so no numbering window."""
     src = f"{stage}_src"
     engine.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT * FROM {spec.relation}")
+    _check_number_types(engine, spec, src)
     ts_type = _type_of(engine, src, spec.ts_expr)
     ts_parsed, ts_text = _ts_sql(spec, ts_type)
     is_text = not ts_type.startswith(("TIMESTAMP", "DATE"))
@@ -363,7 +402,7 @@ def _stage(engine: Engine, spec: SourceSpec, stage: str) -> None:
     raws = _raw_exprs(engine, spec, src)
     has_offset = (f"regexp_matches({ts_text}, '{_OFFSET_RE}')"
                   if is_text and not spec.ts_format else "NULL")
-    typed = [f"{'TRY_CAST' if c in raws else 'CAST'}({exprs.get(c, 'NULL')} AS {t}) AS {c}"
+    typed = [f"{_typed(c, t, exprs.get(c), c in raws)} AS {c}"
              for c, t in EVENT_COLUMNS.items() if c not in ("ts", "event_type")]
     helpers = [f"{ts_text if is_text else 'NULL'}::VARCHAR AS _ts_raw",
                f"{has_offset}::BOOLEAN AS _has_offset"]
@@ -436,6 +475,8 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
                     f"AND ts < TIMESTAMP '{TS_MAX}')",
         **numbers,
         "absurd_price": f"isfinite(price) AND price > {float(spec.max_price)!r}",
+        # price x quantity can overflow although both are finite (a quantity of 1e308)
+        "revenue_overflow": "isfinite(price) AND isfinite(quantity) AND NOT isfinite(revenue)",
         "unknown_event": f"event_type IS NOT NULL AND event_type NOT IN ({vocab})",
     }
     reasons = tuple(_reasons(spec))
@@ -501,6 +542,12 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
         raise checks.ABSURD_PRICE.fail(
             path, f"row {n}, column {col.get('price', 'price')!r}: {value!r} is above "
             f"max_price {spec.max_price:g}")
+    if counts["revenue_overflow"]:
+        n, price, quantity = first(conditions["revenue_overflow"], "price", "quantity")
+        raise checks.BAD_NUMBER.fail(
+            path, f"row {n}: price {price!r} x quantity {quantity!r} "
+            f"(columns {col.get('price', 'price')!r}, {col.get('quantity', 'quantity')!r}) "
+            "is too large to be a revenue", "correct the quantity or the price")
     if counts["unknown_event"]:
         names = engine.sql(f"SELECT DISTINCT event_type FROM {stage} WHERE "
                            f"{conditions['unknown_event']} ORDER BY 1 LIMIT 20").iloc[:, 0]

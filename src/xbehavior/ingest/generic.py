@@ -83,7 +83,8 @@ def validate_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[st
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}: {key} must be text, not {type(value).__name__} "
                               f"{value!r}; quote it ({key}: \"...\")")
-        if isinstance(value, str) and not value.strip():  # "" must not mean the default
+        # "" must not mean the default; a tab or a space is a delimiter, not blank
+        if isinstance(value, str) and not (value if key == "delimiter" else value.strip()):
             raise ConfigError(f"{where}: {key} is empty; give a value or leave {key} out "
                               "for the default")
     if mapping.get("timezone"):
@@ -194,8 +195,9 @@ def spec_from_mapping(path: Path, mapping: dict[str, Any], present: list[str],
             columns[canonical] = canonical
     if "ts" not in columns:
         hint = did_you_mean("ts", present) or did_you_mean("timestamp", present)
-        raise ConfigError(f"{path}: no timestamp column mapped{hint}; pass --map ts=COLUMN "
-                          "or 'columns: {ts: COLUMN}' in the mapping file")
+        raise ConfigError(f"{path}: no timestamp column mapped{hint}; map it with "
+                          "'columns: {ts: COLUMN}' in a --mapping file (or xbehavior ingest "
+                          "file --map ts=COLUMN)")
     check_columns(path, {src: canonical for canonical, src in columns.items()}, present)
     # numbers are parsed (and a bad cell reported) by load_events, not cast here
     exprs = {c: _ident(src) for c, src in columns.items() if c not in ("ts", "event_type")}

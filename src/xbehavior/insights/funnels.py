@@ -174,16 +174,18 @@ def _funnel_rows(units: pd.DataFrame, steps: Sequence[str], confidence: float) -
     step_lo, step_hi = wilson_interval(n, prev, confidence)
     all_lo, all_hi = wilson_interval(n, np.full_like(n, entered), confidence)
     medians = [units[f"t_{k + 1}"].median() for k in range(len(steps))]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a step nobody reached: NaN rate
+        step_rate, overall_rate = n / prev, n / entered
     return pd.DataFrame(
         {
             "step": np.arange(1, len(steps) + 1),
             "step_name": list(steps),
             "n": n,
             "entered": entered,
-            "step_conversion": n / prev,
+            "step_conversion": step_rate,
             "step_ci_low": step_lo,
             "step_ci_high": step_hi,
-            "overall_conversion": n / entered,
+            "overall_conversion": overall_rate,
             "overall_ci_low": all_lo,
             "overall_ci_high": all_hi,
             "drop_off": prev - n,

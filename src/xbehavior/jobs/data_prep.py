@@ -20,7 +20,7 @@ from xbehavior.features import (
     build_sequences,
     plan_cutoffs,
 )
-from xbehavior.ingest import DataQuality, ingest_source
+from xbehavior.ingest import OWN_LOG, DataQuality, ingest_source
 
 #: datasets the repurchase job runs on, with their default label horizon (days); "file" is
 #: your own order-line log (--input, --mapping)
@@ -64,11 +64,12 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
     )
     examples = build_examples(engine, plan.frame(), plan.horizon_days)
     for split in ("train", "val", "test"):
-        labels = examples.loc[examples["split"] == split, "label"]
-        if labels.nunique() < 2:
+        rows = examples.loc[examples["split"] == split]
+        if rows["label"].nunique() < 2:  # an example is one customer at one cut-off
             raise DataError(
-                f"the {split} split has {len(labels)} customers and only one outcome; "
-                "the log is too small or too short for this horizon (lower --horizon-days)"
+                f"{quality.source}: the {split} split has {len(rows)} examples "
+                f"({rows['user_id'].nunique()} customers) and only one outcome; the log is "
+                "too small or too short for this horizon (lower --horizon-days)"
             )
     sequences = build_sequences(engine, examples, cfg.max_len, cfg.top_countries)
     tabular = pd.concat(
@@ -97,8 +98,16 @@ def orders_or_explain(engine: Engine, quality: DataQuality, dataset: str) -> int
     except DataError:
         raise DataError(
             f"{quality.source}: no purchase row has both a customer id and an order id, so there "
-            f"are no customers ({quality_line(quality.to_dict())}); give a file in the {dataset} "
-            "layout whose customer and order id columns are filled (docs/SCHEMA.md)") from None
+            f"are no customers ({quality_line(quality.to_dict())}); {_orders_fix(dataset)}"
+            ) from None
+
+
+def _orders_fix(dataset: str) -> str:
+    if dataset == OWN_LOG:
+        return ("map the customer and order (invoice) id columns: 'columns: {user_id: ..., "
+                "order_id: ...}' in the --mapping file, and keep purchase rows")
+    return (f"give a file in the {dataset} layout whose customer and order id columns are "
+            "filled (docs/SCHEMA.md)")
 
 
 def quality_line(quality: dict) -> str:
