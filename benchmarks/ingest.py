@@ -6,17 +6,18 @@ overlap). Source session ids are dropped so that both paths must sessionise by t
 gap. The scaled log is written once per size as Parquet (typed columns, as a warehouse export
 would be); every measured run reads it from disk in a fresh process, so peak RSS (ru_maxrss)
 is per run. Both paths do the same steps: read; validate (timestamps present, prices finite
-and at most 1e6, event names in the vocabulary); drop negative prices and exact duplicates;
-sessionise by the 30-minute gap and build the session table with its outcome labels (ids,
-start and end, counts, revenue, converted, cart_abandoned; sorted by user and start); compute
-the per-user features. DuckDB runs the package's own code (``ingest_file``, ``sessionise``,
-``user_features``); pandas builds the same session table (a test checks that it equals
-``sessionise``'s on a small log) and computes the same feature columns the log has data for (counts,
-recency, monetary, visits per active day / week / month, day-part and weekend shares, top
-category and its share, cart-to-purchase, browse-without-buying; this log has no device,
-country or coupon column). Each size stops with a message unless both paths find the same
-number of users, sessions, converted and cart-abandoned sessions and total revenue (to the
-cent), so the timings compare equal work.
+and at most 1e6, event names in the vocabulary); trim the ids (a blank id is none); drop
+negative prices and exact duplicates; sessionise by the 30-minute gap and build the session
+table with its outcome labels (ids, start and end, counts, revenue, converted,
+cart_abandoned; sorted by user and start); compute the per-user features. DuckDB runs the
+package's own code (``ingest_file``, ``sessionise``, ``user_features``); pandas builds the
+same session table (a test checks that it equals ``sessionise``'s on a small log) and
+computes the same feature columns the log has data for (counts, recency, monetary, visits per
+active day / week / month, day-part and weekend shares, top category and its share,
+cart-to-purchase, browse-without-buying; this log has no device, country or coupon column).
+Each size stops with a message unless both paths find the same number of users, sessions,
+converted and cart-abandoned sessions and total revenue (to the cent), so the timings compare
+equal work.
 
 Columns: median wall seconds over ``--runs`` fresh processes, events/s from it, speed-up over
 pandas in the same run, median CPU seconds (user + system, all threads; on a shared machine
@@ -171,6 +172,8 @@ def _sessionised(path: Path):
     if (df["ts"].isna().any() or not df["event_type"].isin(VOCAB).all()
             or (price > 1e6).any() or np.isinf(price).any()):
         raise ValueError("bad timestamps, prices or event names")
+    for column in ("user_id", "item_id"):  # ids trimmed, a blank id is none (as ingest does)
+        df[column] = df[column].str.strip(" \t\r\n").replace("", None)
     df = df[~(price < 0)].drop_duplicates()
     kind = df["event_type"]
     df["revenue"] = np.where(kind.eq("purchase"), df["price"],

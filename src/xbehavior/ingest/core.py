@@ -365,8 +365,16 @@ def _typed(column: str, sql_type: str, expr: str | None, checked: bool) -> str:
     be a user of its own)."""
     value = f"{'TRY_CAST' if checked else 'CAST'}({expr or 'NULL'} AS {sql_type})"
     if column in ID_COLUMNS and expr is not None:
-        return f"nullif(trim({value}, {_BLANKS}), '')"
+        # test the ends first: trimming every id builds a new string each (at 10M rows, two
+        # id columns: +1.6 s), the test alone +0.3 s
+        return (f"CASE WHEN {value} = '' OR {_padded(value)} "
+                f"THEN nullif(trim({value}, {_BLANKS}), '') ELSE {value} END")
     return value
+
+
+def _padded(v: str) -> str:
+    return " OR ".join(f"{f}({v}, {c})" for c in ("' '", "chr(9)")
+                       for f in ("starts_with", "ends_with"))
 
 
 def _check_number_types(engine: Engine, spec: SourceSpec, src: str) -> None:
