@@ -74,16 +74,33 @@ def test_more_clusters_than_distinct_customers_is_refused(tmp_path) -> None:
     assert not out.exists()  # created by this command, nothing written: removed again
 
 
-@pytest.mark.parametrize("command", [["run", "--models", "rnn"], ["segment"]])
-def test_a_log_without_customer_ids_names_file_counts_and_fix(tmp_path, command) -> None:
-    path = retail_csv(tmp_path / "nocust.csv", customer_ids=False)
+def _own_log_without_order_ids(path: Path) -> Path:
+    path.write_text("user_id,ts,event_type,price\nu1,2024-01-01 10:00:00,purchase,5\n")
+    return path
+
+
+BUNDLED_FIX = ("give a file in the online_retail layout whose customer and order id columns "
+               "are filled (docs/SCHEMA.md)")
+OWN_LOG_FIX = ("map the customer and order (invoice) id columns: 'columns: {user_id: ..., "
+               "order_id: ...}' in the --mapping file, and keep purchase rows")
+
+
+@pytest.mark.parametrize(("command", "write", "counts", "fix"), [
+    (["run", "--models", "rnn"], lambda p: retail_csv(p, customer_ids=False),
+     "8 rows read, 8 kept, 0 dropped; flagged no_user_id 8", BUNDLED_FIX),
+    (["segment"], lambda p: retail_csv(p, customer_ids=False),
+     "8 rows read, 8 kept, 0 dropped; flagged no_user_id 8", BUNDLED_FIX),
+    (["run", "--dataset", "file"], _own_log_without_order_ids,
+     "1 rows read, 1 kept, 0 dropped", OWN_LOG_FIX),
+])
+def test_a_log_without_customers_names_file_counts_and_fix(tmp_path, command, write, counts,
+                                                            fix) -> None:
+    path = write(tmp_path / "nocust.csv")
     result = runner.invoke(app, [*command, "--input", str(path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1] == (
         f"error: {path}: no purchase row has both a customer id and an order id, so there are "
-        "no customers (data quality: 8 rows read, 8 kept, 0 dropped; flagged no_user_id 8); "
-        "give a file in the online_retail layout whose customer and order id columns are "
-        "filled (docs/SCHEMA.md)")
+        f"no customers (data quality: {counts}); {fix}")
     assert not (tmp_path / "o").exists()
 
 
@@ -103,16 +120,3 @@ def test_output_folder_keeps_what_existed_or_was_written(tmp_path) -> None:
         (nested / "models").mkdir()  # folders only, no file
         raise DataError("fails")
     assert not (tmp_path / "a").exists()
-
-
-def test_own_log_without_order_ids_says_to_map_them(tmp_path) -> None:
-    path = tmp_path / "events.csv"
-    path.write_text("user_id,ts,event_type,price\nu1,2024-01-01 10:00:00,purchase,5\n")
-    result = runner.invoke(app, ["run", "--dataset", "file", "--input", str(path),
-                                 "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2
-    assert result.output.strip().splitlines()[-1] == (
-        f"error: {path}: no purchase row has both a customer id and an order id, so there are "
-        "no customers (data quality: 1 rows read, 1 kept, 0 dropped); map the customer and "
-        "order (invoice) id columns: 'columns: {user_id: ..., order_id: ...}' in the "
-        "--mapping file, and keep purchase rows")
