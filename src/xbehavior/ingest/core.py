@@ -522,10 +522,16 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
             f"({fmt}; {_rows(int(counts['bad_ts']))})")
     if counts["ts_range"]:
         n, value = first(conditions["ts_range"], "coalesce(_ts_raw, CAST(ts AS VARCHAR))")
+        hint = _epoch_hint(spec.ts_format, value)
+        if hint and engine.sql(f"SELECT count(*) FROM {stage} WHERE ts IS NOT NULL AND NOT "
+                               f"({conditions['ts_range']})").iloc[0, 0]:
+            # other rows read fine in this unit: switching units would only move the error
+            hint = ("the column mixes seconds and milliseconds; convert it to one unit "
+                    "(e.g. divide the millisecond values by 1000)")
         raise checks.BAD_TIMESTAMP.fail(
             path, f"row {n}, column {col.get('ts', 'ts')!r}: {value!r} is outside the accepted "
             f"range {ts_min} to {TS_LAST} ({_rows(int(counts['ts_range']))})",
-            _epoch_hint(spec.ts_format, value) or "correct the value (a time before "
+            hint or "correct the value (a time before "
             f"{ts_min} or after {TS_LAST} is taken as a broken value, not an event)")
     if counts["n_offset"] and counts["n_naive"]:
         n_off, v_off = first("_has_offset", "_ts_raw")
