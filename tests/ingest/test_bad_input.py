@@ -126,21 +126,19 @@ def test_range_edges_accepted(engine, write_csv):
     assert ingest_file(engine, path, MAP).rows_kept == 2
 
 
-def test_epoch_seconds_given_milliseconds(engine, write_csv):
-    path = write_csv(HEADER + "u1,1704103200000,view,5\n")
+@pytest.mark.parametrize(("rows", "row", "fix"), [
+    ("u1,1704103200000,view,5\n", 1,
+     "looks like milliseconds; use --ts-format epoch_ms (ts_format in the mapping)"),
+    # mixed units: switching to epoch_ms would only move the error to row 1
+    ("u1,1704103200,view,5\nu1,1704103200000,view,5\n", 2,
+     "the column mixes seconds and milliseconds; convert it to one unit (e.g. divide the "
+     "millisecond values by 1000)"),
+])
+def test_epoch_seconds_given_milliseconds(engine, write_csv, rows, row, fix):
+    path = write_csv(HEADER + rows)
     assert _error(engine, path, {**MAP, "ts_format": "epoch"}) == (
-        f"[IN004 bad_timestamp] {path}: row 1, column 'when': '1704103200000' is outside the "
-        "accepted range 1970-01-01 to 2100-12-31 (1 such row); fix: looks like milliseconds; "
-        "use --ts-format epoch_ms (ts_format in the mapping)")
-
-
-def test_epoch_mixing_seconds_and_milliseconds(engine, write_csv):
-    # switching to epoch_ms would only move the error to row 1
-    path = write_csv(HEADER + "u1,1704103200,view,5\nu1,1704103200000,view,5\n")
-    assert _error(engine, path, {**MAP, "ts_format": "epoch"}) == (
-        f"[IN004 bad_timestamp] {path}: row 2, column 'when': '1704103200000' is outside the "
-        "accepted range 1970-01-01 to 2100-12-31 (1 such row); fix: the column mixes seconds "
-        "and milliseconds; convert it to one unit (e.g. divide the millisecond values by 1000)")
+        f"[IN004 bad_timestamp] {path}: row {row}, column 'when': '1704103200000' is outside "
+        f"the accepted range 1970-01-01 to 2100-12-31 (1 such row); fix: {fix}")
 
 
 def test_epoch_ms_given_seconds(engine, write_csv):
