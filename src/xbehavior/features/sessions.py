@@ -239,8 +239,10 @@ def _check_keys_unique(engine: Engine, target: str, keys: str) -> None:
 
 
 def sessionise(engine: Engine, events: str = "events", gap_minutes: float = 30,
-               use_source_ids: bool = True, target: str = "sessions") -> dict[str, int]:
+               use_source_ids: bool = True, target: str = "sessions",
+               source: str | None = None) -> dict[str, int]:
     """Sessionise ``events``: write ``session_events`` and the sessions table ``target``.
+    ``source``: the file the events were read from, named in a DataError.
 
     Returns counts: sessions, events_in_sessions, events_without_session (no user and no
     session id), converted, cart_sessions, cart_abandoned, shared_source_ids (source session
@@ -251,7 +253,10 @@ def sessionise(engine: Engine, events: str = "events", gap_minutes: float = 30,
     n_shared = shared_source_ids(engine, events, table) if use_source_ids else 0
     shared = table if n_shared else None
     assign_sessions(engine, events, "session_events", gap_minutes, use_source_ids, shared)
-    build_sessions(engine, target, "session_events", shared)
+    try:
+        build_sessions(engine, target, "session_events", shared)
+    except DataError as err:
+        raise DataError(f"{source}: {err}" if source else str(err)) from None
     ev = engine.sql("""SELECT count(_session_no) AS a, count(*) - count(_session_no) AS b
                        FROM _session_events_numbers""").iloc[0]
     s = engine.sql(f"""SELECT count(*) AS n, count(*) FILTER (WHERE converted) AS c,

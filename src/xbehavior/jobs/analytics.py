@@ -26,7 +26,7 @@ import pandas as pd
 from xbehavior.atomic import write_json, write_with
 from xbehavior.datasets import BUNDLED
 from xbehavior.engine import DuckDBEngine
-from xbehavior.errors import ConfigError, DataError
+from xbehavior.errors import ConfigError
 from xbehavior.features.sessions import sessionise
 from xbehavior.ingest import OWN_LOG, ingest_source
 from xbehavior.insights.findings import Finding, findings_frame, make_findings
@@ -125,10 +125,7 @@ def load_data(dataset: str, input: Path | None = None,
     if dataset == "online_shoppers":
         sessions = engine.sql("SELECT * FROM sessions ORDER BY CAST(session_id AS INTEGER)")
         return AnalyticsData(dataset, sessions=sessions, bundled=input is None), quality
-    try:
-        quality["sessionisation"] = sessionise(engine)
-    except DataError as err:  # sessionise reads a table; the user needs the file named
-        raise DataError(f"{quality['source']}: {err}") from None
+    quality["sessionisation"] = sessionise(engine, source=str(quality["source"]))
     # keep the source session id where there is one, else the sessionised key; input order
     events = engine.sql(
         "SELECT e.* REPLACE (coalesce(k.session_key, e.session_id) AS session_id) "

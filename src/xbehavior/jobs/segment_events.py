@@ -62,7 +62,7 @@ def segment_event_log(
                         "segmented; choose online_retail, dunnhumby or rees46")
     engine = DuckDBEngine()
     quality = ingest_dataset(engine, dataset, input)
-    sessionise(engine)
+    sessionise(engine, source=quality.source)
     features = user_features(engine)
     if features.empty:
         raise DataError(f"dataset {dataset!r}: no event has a user id, so there are no "
