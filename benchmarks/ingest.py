@@ -28,6 +28,7 @@ sessions are two of the totals the two paths must agree on.
     python benchmarks/ingest.py                      # 1M events, 3 runs each
     python benchmarks/ingest.py --sizes 1e6 1e7 --runs 3
     python benchmarks/ingest.py --sizes 1e7 --profile   # one DuckDB run, seconds per step
+    python benchmarks/ingest.py --sizes 1e7 --floor     # the bare steps no pipeline can skip
 """
 
 from __future__ import annotations
@@ -142,6 +143,64 @@ def profile(path: Path) -> None:
             best[how] = min(best[how], time.perf_counter() - start)
     for how, seconds in best.items():
         print(f"{rows:,} feature rows to pandas via {how}: {seconds:.2f} s (best of 3)")
+
+
+# The least any implementation of these steps must do, as bare DuckDB statements on the same
+# log: no validation, no ids trimmed, no labels, 4 of the features, nothing to pandas. Their
+# sum bounds events/s from above on this machine; the single window pass is the issue's
+# reference query (about 9M events/s on its machine), for comparing machines.
+FLOOR_STEPS = (
+    ("read the file into a table", "CREATE OR REPLACE TABLE ev AS SELECT * FROM {path}"),
+    ("exact duplicates: repeated row hashes",
+     "SELECT count(*) FROM (SELECT hash(user_id, ts, event_type, item_id, category, brand, "
+     "price) AS h FROM ev GROUP BY h HAVING count(*) > 1)"),
+    ("sessionise: two windows (gap flag, running sum)", """
+     CREATE OR REPLACE TABLE se AS
+     SELECT user_id, ts, event_type, price,
+            sum(new) OVER (PARTITION BY user_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS s
+     FROM (SELECT *, (coalesce(ts - lag(ts) OVER (PARTITION BY user_id ORDER BY ts)
+                               > INTERVAL 30 MINUTE, TRUE))::INTEGER AS new FROM ev)"""),
+    ("session table: one aggregate per session", """
+     CREATE OR REPLACE TABLE ss AS
+     SELECT user_id, s, min(ts), max(ts), count(*),
+            count(*) FILTER (WHERE event_type = 'purchase'),
+            sum(price) FILTER (WHERE event_type = 'purchase') FROM se GROUP BY user_id, s"""),
+    ("user features: one aggregate per user", """
+     SELECT count(*) FROM (SELECT user_id, count(*), max(ts),
+            count(*) FILTER (WHERE event_type = 'purchase'), sum(price) FROM ev
+            GROUP BY user_id)"""),
+)
+REFERENCE_STEP = ("(reference) one sorted window pass: lag per user",
+                  "SELECT count(*) FILTER (WHERE d > INTERVAL 30 MINUTE) FROM "
+                  "(SELECT ts - lag(ts) OVER (PARTITION BY user_id ORDER BY ts) AS d FROM ev)")
+
+
+def floor_steps(con: duckdb.DuckDBPyConnection, path: Path, runs: int) -> dict[str, float]:
+    """Median wall seconds of each ``FLOOR_STEPS`` statement (and the reference) over ``runs``
+    repeats on ``con``, which keeps the tables ``ev``, ``se`` (sessionised) and ``ss``."""
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    seconds = {}
+    for name, sql in (*FLOOR_STEPS, REFERENCE_STEP):
+        took = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            con.execute(sql.format(path=quoted)).fetchall()
+            took.append(time.perf_counter() - start)
+        seconds[name] = statistics.median(took)
+    return seconds
+
+
+def floor(path: Path, n_events: int, runs: int) -> None:
+    """Print ``floor_steps``, their sum (without the reference) and the events/s it allows."""
+    con = duckdb.connect()
+    con.execute(f"SET threads = {os.cpu_count()}")
+    con.execute("SET enable_progress_bar = false")
+    seconds = floor_steps(con, path, runs)
+    for name, took in seconds.items():
+        print(f"  {name:<50} {took:6.2f} s {n_events / took:>12,.0f} events/s")
+    total = sum(seconds[name] for name, _ in FLOOR_STEPS)
+    print(f"  {'sum of the steps above the reference':<50} {total:6.2f} s "
+          f"{n_events / total:>12,.0f} events/s at most")
 
 
 def _totals(users, converted: int, abandoned: int) -> dict[str, float]:
@@ -283,17 +342,23 @@ def main() -> None:
     parser.add_argument("--file", type=Path)
     parser.add_argument("--profile", action="store_true",
                         help="one DuckDB run per size, seconds per step (no pandas)")
+    parser.add_argument("--floor", action="store_true",
+                        help="the bare DuckDB steps no implementation can skip, median of "
+                             "--runs repeats (no pandas)")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.file)
         return
-    if args.profile:
+    if args.profile or args.floor:
         with tempfile.TemporaryDirectory() as tmp:
             for size in (int(s) for s in args.sizes):
                 path = Path(tmp) / f"log_{size}.parquet"
                 build_log(size, path)
-                print(f"{size:,} events")
-                profile(path)
+                print(f"{size:,} events, 1-minute load {os.getloadavg()[0]:.2f}")
+                if args.profile:
+                    profile(path)
+                else:
+                    floor(path, size, args.runs)
         return
     print(f"{'events':>11} {'impl':>7} {'median s':>9} {'events/s':>11} {'vs pandas':>9} "
           f"{'CPU s':>7} {'peak RSS MB':>11} {'users':>9} {'sessions':>10} {'load 1m':>7}")

@@ -47,3 +47,22 @@ def test_both_paths_report_the_same_totals(bench, log):
     duck, pandas_ = bench.run_duckdb(log), bench.run_pandas(log)
     assert duck == pandas_
     assert duck["converted"] > 0 and duck["abandoned"] > 0
+
+
+def test_floor_sessionises_as_the_pipeline_does(bench, log):
+    """The floor's bare two-window sessionisation finds the sessions ``sessionise`` finds,
+    so the floor times the same work, only without the pipeline's checks and extras."""
+    import duckdb
+
+    from xbehavior.engine import DuckDBEngine
+    from xbehavior.features.sessions import sessionise
+    from xbehavior.ingest import ingest_file
+
+    con = duckdb.connect()
+    seconds = bench.floor_steps(con, log, runs=1)
+    assert list(seconds) == [name for name, _ in (*bench.FLOOR_STEPS, bench.REFERENCE_STEP)]
+    assert con.execute("SELECT count(*) FROM ev").fetchone()[0] == 40_000
+    engine = DuckDBEngine(threads=1)
+    ingest_file(engine, log)
+    summary = sessionise(engine, gap_minutes=30)
+    assert con.execute("SELECT count(*) FROM ss").fetchone()[0] == summary["sessions"]
