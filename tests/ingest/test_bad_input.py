@@ -169,11 +169,20 @@ def test_not_utf8_named_and_encoding_option_reads_it(engine, tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes((HEADER + "caf\xe9,2024-03-01 10:00:00,view,5\n").encode("latin-1"))
     assert _error(engine, path) == (
-        f"[IN009 unsupported_file] {path}: is not UTF-8 text; fix: re-save it as UTF-8, or "
-        "name its encoding (xbehavior ingest file --encoding latin-1, or 'encoding:' in a "
-        "--mapping file)")
+        f"[IN009 unsupported_file] {path}: is not UTF-8 text (line 2: byte 0xe9); fix: "
+        "re-save it as UTF-8, or name its encoding (xbehavior ingest file --encoding "
+        "latin-1, or 'encoding:' in a --mapping file)")
     ingest_file(engine, path, {**MAP, "encoding": "latin-1"})
     assert engine.sql("SELECT user_id FROM events")["user_id"].tolist() == ["caf\xe9"]
+
+
+def test_not_utf8_deep_in_a_gzip_file_names_the_line(engine, tmp_path):
+    """Past DuckDB's sniffing sample, where its own line number is only approximate."""
+    rows = "".join(f"u{i},2024-03-01 10:00:00,view,5\n" for i in range(30_000))
+    path = tmp_path / "late.csv.gz"
+    path.write_bytes(gzip.compress((HEADER + rows).encode() + b"caf\xe9,2024-03-01 10:00:00,"
+                                   b"view,5\n"))
+    assert "is not UTF-8 text (line 30,002: byte 0xe9); fix:" in _error(engine, path)
 
 
 def test_folder_as_input(engine, tmp_path):

@@ -18,6 +18,7 @@ reason (``DROP_REASONS``) or kept and flagged (``FLAGS``) by :mod:`xbehavior.ing
 from __future__ import annotations
 
 import difflib
+import gzip
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,8 +130,9 @@ def read_error(path: Path, err: Exception) -> DataError:
     first = text.splitlines()[0] if text else type(err).__name__
     if "not utf-8" in text.lower() or "invalid unicode" in text.lower():
         return UNSUPPORTED_FILE.fail(
-            path, "is not UTF-8 text", "re-save it as UTF-8, or name its encoding (xbehavior "
-            "ingest file --encoding latin-1, or 'encoding:' in a --mapping file)")
+            path, f"is not UTF-8 text{_first_non_utf8(path)}", "re-save it as UTF-8, or name "
+            "its encoding (xbehavior ingest file --encoding latin-1, or 'encoding:' in a "
+            "--mapping file)")
     if "end of gzip stream" in text.lower():
         return UNSUPPORTED_FILE.fail(path, "is a gzip file that ends too soon (truncated)",
                                      "give the complete file (copy or download it again)")
@@ -148,6 +150,23 @@ def read_error(path: Path, err: Exception) -> DataError:
                                      "correct that line (check the delimiter and quoting)")
     return UNSUPPORTED_FILE.fail(path, f"cannot be read ({first})",
                                  "check that it is a CSV or Parquet file")
+
+
+def _first_non_utf8(path: Path) -> str:
+    """' (line N: byte 0x..)' for the first line of ``path`` (gzip or plain; the header is
+    line 1) that is not UTF-8, or '' if none is found. A Python scan, run only once a read
+    has failed: DuckDB names the line only approximately when it reads in parallel."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            for n, line in enumerate(fh, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    return f" (line {n:,}: byte 0x{line[err.start]:02x})"
+    except (OSError, EOFError):  # unreadable or truncated: the read error says enough
+        return ""
+    return ""
 
 
 #: the fix for a bundled dataset's adapter, whose columns cannot be mapped
