@@ -16,7 +16,18 @@ import typer
 from rich.console import Console
 
 from xbehavior.errors import ConfigError, XBehaviorError
-from xbehavior.ingest.cli import ingest_app
+from xbehavior.ingest.cli import (
+    DefaultEventFlag,
+    DelimiterFlag,
+    EncodingFlag,
+    EventFlags,
+    MapFlags,
+    MaxPriceFlag,
+    TimezoneFlag,
+    TsFormatFlag,
+    ingest_app,
+    mapping_from_options,
+)
 from xbehavior.jobs.analytics_cli import analyze
 
 #: exit code of an unexpected exception (2: the user's error)
@@ -67,7 +78,16 @@ def run(
     input: Annotated[Path | None, typer.Option(
         "--input", help="a file in the dataset's layout instead of the bundled copy")] = None,
     mapping: Annotated[Path | None, typer.Option(
-        help="--dataset file: YAML column mapping, as for xbehavior ingest file")] = None,
+        help="--dataset file: YAML column mapping, as for xbehavior ingest file",
+        rich_help_panel="Your own log: column mapping")] = None,
+    map_: MapFlags = None,
+    event: EventFlags = None,
+    ts_format: TsFormatFlag = None,
+    timezone: TimezoneFlag = None,
+    default_event: DefaultEventFlag = None,
+    delimiter: DelimiterFlag = None,
+    encoding: EncodingFlag = None,
+    max_price: MaxPriceFlag = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default: runs/<time>)")] = None,
     seed: Annotated[int, typer.Option(help="seed for every random choice")] = 0,
     horizon_days: Annotated[int | None, typer.Option(
@@ -82,8 +102,12 @@ def run(
     from xbehavior.jobs.main import run_main
 
     try:
+        spec = mapping_from_options(
+            mapping, map_, event, ts_format=ts_format, timezone=timezone,
+            default_event=default_event, delimiter=delimiter, encoding=encoding,
+            max_price=max_price)
         cfg = make_config(
-            dataset=dataset, input=input, mapping=mapping, out=out, seed=seed,
+            dataset=dataset, input=input, mapping=spec, out=out, seed=seed,
             horizon_days=horizon_days,
             max_epochs=max_epochs, threads=threads,
             sequence_models=tuple(m.strip() for m in models.split(",") if m.strip()),

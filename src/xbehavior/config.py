@@ -20,7 +20,8 @@ class RunConfig(BaseModel):
 
     dataset: str = "online_retail"
     input: Path | None = Field(None, description="a file in the dataset's layout, else bundled")
-    mapping: Path | None = Field(None, description="dataset 'file' only: YAML column mapping")
+    mapping: Path | dict | None = Field(
+        None, description="dataset 'file' only: column mapping, a YAML path or the mapping")
     out: Path | None = Field(None, description="output folder; default runs/<timestamp>")
     seed: int = Field(0, ge=0, lt=2**32, description="numpy / sklearn seeds: 32-bit")
     # learning task: purchase again within horizon_days of a cut-off

@@ -181,3 +181,18 @@ def test_a_quoted_comma_past_the_sniffed_rows_is_one_field(engine, tmp_path):
     quality = ingest_file(engine, path)
     assert quality.rows_read == quality.rows_kept == 30_001
     assert engine.sql("SELECT item_id FROM events WHERE user_id = 'last'").iloc[0, 0] == "a,b"
+
+
+def test_mapping_flags_override_the_file_and_alone_give_the_file(tmp_path):
+    from xbehavior.ingest.cli import mapping_from_options
+
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns: {ts: When, user_id: Shopper}\nevents: {order: purchase}\n"
+                       "timezone: Europe/Warsaw\n")
+    assert mapping_from_options(mapping) == mapping  # recorded as the file it is
+    assert mapping_from_options() is None
+    spec = mapping_from_options(mapping, ["ts=Time", "price=Amount"], ["basket=cart"],
+                                timezone="UTC", ts_format=None)
+    assert spec["columns"] == {"ts": "Time", "user_id": "Shopper", "price": "Amount"}
+    assert spec["events"] == {"order": "purchase", "basket": "cart"}
+    assert spec["timezone"] == "UTC"

@@ -397,11 +397,38 @@ def test_own_log_through_a_mapping_and_its_option_errors(tmp_path):
     assert no_input.exit_code == 2 and no_input.output.strip() == (
         "error: file needs --input PATH: your log (CSV or Parquet), with --mapping YAML when "
         "its columns are not named canonically")
-    stray = runner.invoke(analyze_app, ["rees46", "--mapping", "m.yaml",
-                                        "--out", str(tmp_path / "b")])
-    assert stray.exit_code == 2 and stray.output.strip() == (
-        "error: --mapping is for your own log (file --input PATH); rees46 is read in its own "
-        "layout, so drop --mapping")
+    for option in (["--mapping", "m.yaml"], ["--map", "ts=When"]):
+        stray = runner.invoke(analyze_app, ["rees46", *option, "--out", str(tmp_path / "b")])
+        assert stray.exit_code == 2 and stray.output.strip() == (
+            "error: --mapping and the mapping flags (--map, --event, --ts-format, ...) are for "
+            "your own log (file --input PATH); rees46 is read in its own layout, so drop them")
+
+
+def test_own_log_mapping_given_as_flags_reads_as_the_file_does(tmp_path):
+    """The flags of xbehavior ingest file, on analyze: the same mapping as
+    examples/rees46_mapping.yaml, written out as flags, gives the same analyses."""
+    runner = CliRunner()
+    examples = Path(__file__).parents[2] / "examples"
+    log = str(examples / "rees46_renamed.csv")
+    by_file = runner.invoke(analyze_app, ["file", "--input", log, "--mapping",
+                                          str(examples / "rees46_mapping.yaml"),
+                                          "--out", str(tmp_path / "file")])
+    flags = [f"--map={c}" for c in ("user_id=Shopper", "session_id=Visit", "ts=When",
+                                    "event_type=Action", "item_id=SKU", "category=Category",
+                                    "brand=Maker", "price=Amount")]
+    flags += ["--ts-format", "%d/%m/%Y %H:%M:%S", "--timezone", "Europe/Warsaw",
+              "--event", "product_view=view", "--event", "add_to_basket=cart",
+              "--event", "order=purchase"]
+    by_flags = runner.invoke(analyze_app, ["file", "--input", log, *flags,
+                                           "--out", str(tmp_path / "flags")])
+    assert by_file.exit_code == 0 and by_flags.exit_code == 0, by_flags.output
+    runs = {name: json.loads((tmp_path / name / "analytics.json").read_text(encoding="utf-8"))
+            for name in ("file", "flags")}
+    assert runs["flags"]["mapping"]["columns"]["ts"] == "When"  # recorded as given
+    assert runs["flags"]["mapping"]["events"] == {"product_view": "view",
+                                                  "add_to_basket": "cart", "order": "purchase"}
+    for key in ("ran", "skipped", "findings", "tables", "data_quality"):
+        assert runs["flags"][key] == runs["file"][key], key
 
 
 def test_own_log_session_id_clash_names_the_file(tmp_path):

@@ -166,15 +166,19 @@ def test_own_order_log_through_a_mapping_runs_and_scores(retail_slice: Path,
                          "Country": "market"}).to_csv(log, index=False)
     mapping = tmp_path / "orders.yaml"
     mapping.write_text("columns: {user_id: customer, order_id: order, ts: when, item_id: sku, "
-                       "price: unit_price, quantity: qty, country: market}\n"
-                       "default_event: purchase\n")
+                       "price: unit_price, quantity: qty}\n")
     out = tmp_path / "run"
+    # the file and the flags of xbehavior ingest file together: the flags add to it
     result = runner.invoke(app, ["run", "--dataset", "file", "--input", str(log), "--mapping",
-                                 str(mapping), "--out", str(out), "--max-epochs", "2",
+                                 str(mapping), "--map", "country=market", "--default-event",
+                                 "purchase", "--out", str(out), "--max-epochs", "2",
                                  "--models", "lstm", "--threads", "2"])
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data_quality"]["rows_read"] == len(sold)
+    used = metrics["config"]["mapping"]
+    assert used["columns"]["country"] == "market" and used["default_event"] == "purchase"
+    assert used["columns"]["user_id"] == "customer"
     # the saved mapping reads the log again: the run's test cut-off gives its test scores
     scores = tmp_path / "scores.parquet"
     cutoff = metrics["cutoffs"]["test"]
@@ -192,8 +196,12 @@ def test_own_order_log_through_a_mapping_runs_and_scores(retail_slice: Path,
 @pytest.mark.parametrize(("args", "message"), [
     (["--dataset", "file"], "error: --dataset file needs --input PATH: your order-line log "
      "(CSV or Parquet), with --mapping YAML when its columns are not named canonically"),
-    (["--mapping", "m.yaml"], "error: --mapping is for your own log (--dataset file --input "
-     "PATH); online_retail is read in its own layout, so drop --mapping"),
+    (["--mapping", "m.yaml"], "error: --mapping and the mapping flags (--map, --event, "
+     "--ts-format, ...) are for your own log (--dataset file --input PATH); online_retail is "
+     "read in its own layout, so drop them"),
+    (["--event", "order=purchase"], "error: --mapping and the mapping flags (--map, --event, "
+     "--ts-format, ...) are for your own log (--dataset file --input PATH); online_retail is "
+     "read in its own layout, so drop them"),
 ])
 def test_own_log_option_errors(tmp_path: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["run", *args, "--out", str(tmp_path / "o")])

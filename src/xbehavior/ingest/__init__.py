@@ -89,8 +89,9 @@ def ingest_source(engine: Engine, dataset: str, input: Path | None = None,
     ``log`` (what the log is) only word the one-line errors."""
     if dataset != OWN_LOG:
         if mapping is not None:
-            raise ConfigError(f"--mapping is for your own log ({asked_as} --input PATH); "
-                              f"{dataset} is read in its own layout, so drop --mapping")
+            raise ConfigError(f"--mapping and the mapping flags (--map, --event, --ts-format, "
+                              f"...) are for your own log ({asked_as} --input PATH); {dataset} "
+                              "is read in its own layout, so drop them")
         return ingest_dataset(engine, dataset, input), None
     if input is None:
         raise ConfigError(f"{asked_as} needs --input PATH: {log} (CSV or Parquet), with "

@@ -149,23 +149,63 @@ def dataset_cmd(
     _run(go)
 
 
+# The mapping options, shared by every command that reads your own log (ingest file, analyze
+# file, run --dataset file); flags override the --mapping file.
+PANEL = "Your own log: column mapping"
+MappingFile = Annotated[Path | None, typer.Option(
+    "--mapping", help="YAML mapping file", rich_help_panel=PANEL)]
+MapFlags = Annotated[list[str] | None, typer.Option(
+    "--map", help="canonical=source column, repeatable (overrides the file)",
+    rich_help_panel=PANEL)]
+EventFlags = Annotated[list[str] | None, typer.Option(
+    "--event", help="source_event=type, repeatable (type may be 'drop')", rich_help_panel=PANEL)]
+TsFormatFlag = Annotated[str | None, typer.Option(
+    "--ts-format", help="strptime format, epoch, epoch_ms", rich_help_panel=PANEL)]
+TimezoneFlag = Annotated[str | None, typer.Option(
+    "--timezone", help="zone of offset-less times", rich_help_panel=PANEL)]
+DefaultEventFlag = Annotated[str | None, typer.Option(
+    "--default-event", help="event type when there is no event column (e.g. purchase)",
+    rich_help_panel=PANEL)]
+DelimiterFlag = Annotated[str | None, typer.Option(
+    "--delimiter", help="CSV delimiter (default: sniffed)", rich_help_panel=PANEL)]
+EncodingFlag = Annotated[str | None, typer.Option(
+    "--encoding", help="CSV text encoding: utf-8 (default), latin-1 or utf-16",
+    rich_help_panel=PANEL)]
+MaxPriceFlag = Annotated[float | None, typer.Option(
+    "--max-price", help="highest plausible unit price; above it is an error (default 1e6)",
+    rich_help_panel=PANEL)]
+
+
+def mapping_from_options(mapping: Path | None = None, map_: list[str] | None = None,
+                         event: list[str] | None = None, **flags: Any) -> Path | dict | None:
+    """The column mapping the options give: None if none is given, the ``mapping`` path
+    alone if only it is given, else the file's mapping with the flags over it, validated.
+    ``flags``: ts_format, timezone, default_event, delimiter, encoding, max_price."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    if not (map_ or event or given):
+        return mapping
+    unknown = set(given) - set(MAPPING_KEYS)
+    if unknown:
+        raise ConfigError(f"not a mapping option: {', '.join(sorted(unknown))}")
+    spec: dict[str, Any] = load_mapping(mapping) if mapping else {}
+    spec["columns"] = {**spec.get("columns", {}), **_pairs(map_, "--map")}
+    spec["events"] = {**spec.get("events", {}), **_pairs(event, "--event")}
+    spec.update(given)
+    return validate_mapping(spec, f"{mapping} with the flags" if mapping else "flags")
+
+
 @ingest_app.command("file")
 def file_cmd(
     path: Annotated[Path, typer.Argument(help="CSV / TSV (optionally .gz) or Parquet")],
-    mapping: Annotated[Path | None, typer.Option(help="YAML mapping file")] = None,
-    map_: Annotated[list[str] | None, typer.Option(
-        "--map", help="canonical=source column, repeatable (overrides the file)")] = None,
-    event: Annotated[list[str] | None, typer.Option(
-        help="source_event=type, repeatable (type may be 'drop')")] = None,
-    ts_format: Annotated[str | None, typer.Option(help="strptime format, epoch, epoch_ms")] = None,
-    timezone: Annotated[str | None, typer.Option(help="zone of offset-less times")] = None,
-    default_event: Annotated[str | None, typer.Option(
-        help="event type when there is no event column (e.g. purchase)")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed)")] = None,
-    encoding: Annotated[str | None, typer.Option(
-        help="CSV text encoding: utf-8 (default), latin-1 or utf-16")] = None,
-    max_price: Annotated[float | None, typer.Option(
-        help="highest plausible unit price; above it is an error (default 1e6)")] = None,
+    mapping: MappingFile = None,
+    map_: MapFlags = None,
+    event: EventFlags = None,
+    ts_format: TsFormatFlag = None,
+    timezone: TimezoneFlag = None,
+    default_event: DefaultEventFlag = None,
+    delimiter: DelimiterFlag = None,
+    encoding: EncodingFlag = None,
+    max_price: MaxPriceFlag = None,
     out: Annotated[Path | None, typer.Option(help="write events to this Parquet file")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
@@ -173,16 +213,14 @@ def file_cmd(
 
     def go() -> None:
         _check_out(out, path, mapping)
-        spec: dict[str, Any] = load_mapping(mapping) if mapping else {}
-        spec["columns"] = {**spec.get("columns", {}), **_pairs(map_, "--map")}
-        spec["events"] = {**spec.get("events", {}), **_pairs(event, "--event")}
-        flags = {"ts_format": ts_format, "timezone": timezone,
-                 "default_event": default_event, "delimiter": delimiter, "encoding": encoding,
-                 "max_price": max_price}
-        spec.update({k: v for k, v in flags.items() if v is not None and k in MAPPING_KEYS})
+        spec = mapping_from_options(
+            mapping, map_, event, ts_format=ts_format, timezone=timezone,
+            default_event=default_event, delimiter=delimiter, encoding=encoding,
+            max_price=max_price)
+        if isinstance(spec, Path):
+            spec = load_mapping(spec)
         engine = DuckDBEngine()
-        where = f"{mapping} with the flags" if mapping else "flags"
-        quality = ingest_file(engine, path, validate_mapping(spec, where))
+        quality = ingest_file(engine, path, spec)
         _finish(engine, quality, "events", out, as_json)
 
     _run(go)

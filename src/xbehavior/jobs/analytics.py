@@ -103,9 +103,9 @@ class AnalyticsRun:
 
 
 def load_data(dataset: str, input: Path | None = None,
-              mapping: Path | None = None) -> tuple[AnalyticsData, dict]:
-    """Ingest ``dataset`` (or ``input`` of its layout; for ``file``, your log through the
-    ``mapping`` YAML) and pull the canonical table(s).
+              mapping: Path | dict | None = None) -> tuple[AnalyticsData, dict]:
+    """Ingest ``dataset`` (or ``input`` of its layout; for ``file``, your log through
+    ``mapping``: a YAML path or the mapping itself) and pull the canonical table(s).
 
     Out: the data (events with session_id set by sessionisation, or the session table) and
     a data-quality dict (ingest accounting plus sessionisation counts).
@@ -153,7 +153,7 @@ def analyse(data: AnalyticsData) -> AnalyticsRun:
 
 
 def run_analytics(dataset: str, out: Path, input: Path | None = None, seed: int = 0,
-                  mapping: Path | None = None) -> Path:
+                  mapping: Path | dict | None = None) -> Path:
     """Analyse ``dataset`` and write ``out/report.html`` and ``out/analytics.json``.
 
     ``seed`` seeds the models fitted here (abandoner propensity) and is recorded; the rest is
@@ -185,13 +185,13 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def write_analytics_json(run: AnalyticsRun, path: Path, input: Path | None, seed: int,
-                         mapping: Path | None = None) -> None:
+                         mapping: Path | dict | None = None) -> None:
     """``analytics.json``: what ran and was skipped, findings, exports, tables (strict JSON)."""
     findings = [asdict(f) for f in run.findings]
     payload = {
         "dataset": run.dataset,
         "input": str(input) if input else None,
-        "mapping": str(mapping) if mapping else None,
+        "mapping": str(mapping) if isinstance(mapping, Path) else mapping,
         "seed": seed,
         "ran": [name for group in run.groups.values() for name, _ in group],
         "skipped": run.skipped,

@@ -19,6 +19,17 @@ import typer
 from xbehavior.atomic import output_folder
 from xbehavior.config import check_seed
 from xbehavior.errors import XBehaviorError
+from xbehavior.ingest.cli import (
+    DefaultEventFlag,
+    DelimiterFlag,
+    EncodingFlag,
+    EventFlags,
+    MapFlags,
+    MaxPriceFlag,
+    TimezoneFlag,
+    TsFormatFlag,
+    mapping_from_options,
+)
 from xbehavior.jobs.analytics import DATASETS, OWN_LOG, run_analytics
 
 analyze_app = typer.Typer(name="analyze", add_completion=False,
@@ -36,13 +47,23 @@ def analyze(
         f"{OWN_LOG}, your log (CSV/Parquet)")] = None,
     mapping: Annotated[Path | None, typer.Option(
         help=f"{OWN_LOG} only: YAML column mapping, as for xbehavior ingest file (not needed "
-        "when the columns are canonical, e.g. ingest file --out)")] = None,
+        "when the columns are canonical, e.g. ingest file --out)",
+        rich_help_panel="Your own log: column mapping")] = None,
+    map_: MapFlags = None,
+    event: EventFlags = None,
+    ts_format: TsFormatFlag = None,
+    timezone: TimezoneFlag = None,
+    default_event: DefaultEventFlag = None,
+    delimiter: DelimiterFlag = None,
+    encoding: EncodingFlag = None,
+    max_price: MaxPriceFlag = None,
     seed: Annotated[int, typer.Option(
         help="seed of the models fitted here (cart-abandoner propensity); recorded")] = 0,
 ) -> None:
     """Run every analysis DATASET has the columns for; list the others with the reason.
 
-    Your own log: xbehavior analyze file --input shop.csv --mapping shop.yaml
+    Your own log: xbehavior analyze file --input shop.csv --mapping shop.yaml, or the
+    mapping as flags (--map ts=When --map user_id=Shopper ..., as for xbehavior ingest file)
 
     Writes OUT/report.html (findings first, skipped analyses last), OUT/analytics.json and
     one CSV per export a marketing tool can load (rees46: OUT/cart_abandoners.csv).
@@ -51,8 +72,12 @@ def analyze(
     folder = out or Path("runs") / f"analyze-{dataset}-{stamp}"
     try:
         check_seed(seed)
+        spec = mapping_from_options(
+            mapping, map_, event, ts_format=ts_format, timezone=timezone,
+            default_event=default_event, delimiter=delimiter, encoding=encoding,
+            max_price=max_price)
         with output_folder(folder):
-            written = run_analytics(dataset, folder, input, seed, mapping)
+            written = run_analytics(dataset, folder, input, seed, spec)
     except XBehaviorError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
