@@ -6,6 +6,7 @@ import gzip
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from xbehavior.features.sessions import sessionise
@@ -196,3 +197,29 @@ def test_mapping_flags_override_the_file_and_alone_give_the_file(tmp_path):
     assert spec["columns"] == {"ts": "Time", "user_id": "Shopper", "price": "Amount"}
     assert spec["events"] == {"order": "purchase", "basket": "cart"}
     assert spec["timezone"] == "UTC"
+
+
+@pytest.mark.parametrize(("ids", "expected"), [
+    # pandas writes an id column with a gap as floats: the same customers as 17850 and 3
+    (["17850.0", "", "3.0", "17850.0"], ["17850", "-", "3", "17850"]),
+    # any other value: the ids are codes, kept as given
+    (["17850.0", "", "3.5", "A.0"], ["17850.0", "-", "3.5", "A.0"]),
+])
+def test_whole_number_ids_written_as_floats_lose_the_point_zero(engine, write_csv, ids,
+                                                                 expected):
+    rows = "".join(f"{u},2024-03-01 10:0{i}:00,view,{i}\n" for i, u in enumerate(ids))
+    ingest_file(engine, write_csv("user_id,ts,event_type,item_id\n" + rows))
+    ids = engine.sql("SELECT coalesce(user_id, '-') AS u FROM events ORDER BY ts")["u"]
+    assert ids.tolist() == expected
+
+
+def test_whole_number_ids_in_a_float_parquet_column(engine, tmp_path):
+    path = tmp_path / "log.parquet"
+    pd.DataFrame({"user_id": [17850.0, float("nan"), 2.5],
+                  "ts": pd.to_datetime(["2024-03-01"] * 3), "event_type": ["view"] * 3,
+                  "item_id": [10.0, 11.0, 12.0]}).to_parquet(path)
+    ingest_file(engine, path)
+    got = engine.sql("SELECT coalesce(user_id, '-') AS user_id, item_id FROM events "
+                     "ORDER BY item_id")
+    assert got["user_id"].tolist() == ["17850", "-", "2.5"]
+    assert got["item_id"].tolist() == ["10", "11", "12"]

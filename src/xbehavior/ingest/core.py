@@ -358,11 +358,18 @@ ID_COLUMNS = ("user_id", "session_id", "order_id", "item_id")
 _BLANKS = "' ' || chr(9) || chr(10) || chr(13)"  # space, tab, line feed, carriage return
 
 
-def _typed(column: str, sql_type: str, expr: str | None, checked: bool) -> str:
-    """SQL of canonical ``column`` from source ``expr``: cast (TRY_CAST when ``checked``,
-    so that IN006 can name the bad cell); an id padded with blanks is the same id and a
-    blank one is no id (a CSV's empty cell already reads as NULL, but ' ' would otherwise
-    be a user of its own)."""
+def _typed(column: str, sql_type: str, expr: str | None, checked: bool,
+           source_type: str = "VARCHAR") -> str:
+    """SQL of canonical ``column`` from source ``expr`` (of type ``source_type``): cast
+    (TRY_CAST when ``checked``, so that IN006 can name the bad cell); an id padded with
+    blanks is the same id and a blank one is no id (a CSV's empty cell already reads as
+    NULL, but ' ' would otherwise be a user of its own); a whole-number id stored as a
+    float is written without its '.0'."""
+    if column in ID_COLUMNS and expr is not None and _is_fractional(source_type):
+        # pandas writes an id column with a gap as floats (17850.0): the same customer as
+        # 17850 in an export without gaps, so the id is the integer's text
+        return (f"CASE WHEN {expr} = trunc({expr}) AND abs({expr}) < 9007199254740992 "
+                f"THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
     value = f"{'TRY_CAST' if checked else 'CAST'}({expr or 'NULL'} AS {sql_type})"
     if column in ID_COLUMNS and expr is not None:
         # test the ends first: trimming every id builds a new string each (at 10M rows, two
@@ -370,6 +377,24 @@ def _typed(column: str, sql_type: str, expr: str | None, checked: bool) -> str:
         return (f"CASE WHEN {value} = '' OR {_padded(value)} "
                 f"THEN nullif(trim({value}, {_BLANKS}), '') ELSE {value} END")
     return value
+
+
+def _is_fractional(sql_type: str) -> bool:
+    return sql_type.startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL"))
+
+
+def _whole_number_ids(engine: Engine, stage: str, columns: list[str]) -> None:
+    """Drop the '.0' of id ``columns`` of ``stage`` whose every value is a whole number
+    written as a float ('17850.0': pandas writes an integer column with a gap so), so that
+    the customer is 17850 as in an export without gaps. A column with any other value
+    (e.g. 'A-1' or '17850.5') is kept as it is: its ids are codes, not numbers."""
+    for column in columns:
+        pattern = "'-?[0-9]{1,15}\\.0'"  # up to 15 digits: exact as a float
+        whole = engine.sql(f"SELECT bool_and(regexp_full_match({column}, {pattern})) "
+                           f"FROM {stage}").iloc[0, 0]
+        if whole:
+            engine.execute(f"UPDATE {stage} SET {column} = left({column}, -2) "
+                           f"WHERE {column} IS NOT NULL")
 
 
 def _padded(v: str) -> str:
@@ -410,7 +435,8 @@ def _stage(engine: Engine, spec: SourceSpec, stage: str) -> None:
     raws = _raw_exprs(engine, spec, src)
     has_offset = (f"regexp_matches({ts_text}, '{_OFFSET_RE}')"
                   if is_text and not spec.ts_format else "NULL")
-    typed = [f"{_typed(c, t, exprs.get(c), c in raws)} AS {c}"
+    id_types = {c: _type_of(engine, src, exprs[c]) for c in ID_COLUMNS if c in exprs}
+    typed = [f"{_typed(c, t, exprs.get(c), c in raws, id_types.get(c, 'VARCHAR'))} AS {c}"
              for c, t in EVENT_COLUMNS.items() if c not in ("ts", "event_type")]
     helpers = [f"{ts_text if is_text else 'NULL'}::VARCHAR AS _ts_raw",
                f"{has_offset}::BOOLEAN AS _has_offset"]
@@ -488,8 +514,13 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
         "unknown_event": f"event_type IS NOT NULL AND event_type NOT IN ({vocab})",
     }
     reasons = tuple(_reasons(spec))
+    # a text id column whose every value ends in '.0' may be a float column written out
+    # (see _whole_number_ids); testing the ends here costs this scan almost nothing
+    ids = [c for c in ID_COLUMNS if c in spec.exprs]
+    ends = "".join(f"coalesce(bool_and(ends_with({c}, '.0')), FALSE) AS dot0_{c}, "
+                   for c in ids)
     counts = engine.sql(f"""
-        SELECT count(*) AS n_rows,
+        SELECT {ends}count(*) AS n_rows,
                count(*) FILTER (WHERE _has_offset) AS n_offset,
                count(*) FILTER (WHERE NOT _has_offset) AS n_naive,
                count(*) FILTER (WHERE drop_reason IS NULL AND user_id IS NULL) AS no_user_id,
@@ -570,7 +601,8 @@ def _validate(engine: Engine, spec: SourceSpec, stage: str) -> dict[str, int]:
             path, f"column {col.get('event_type', 'event_type')!r} has event names outside "
             f"the vocabulary {', '.join(EVENT_TYPES)}: {', '.join(map(repr, names))} "
             f"(first at row {n})")
-    return {k: int(counts[k]) for k in ("n_rows", "no_user_id", *reasons)}
+    return {k: int(counts[k]) for k in ("n_rows", "no_user_id", *reasons,
+                                        *(f"dot0_{c}" for c in ids))}
 
 
 def _epoch_hint(ts_format: str | None, value: object) -> str | None:
@@ -693,6 +725,7 @@ def load_events(engine: Engine, spec: SourceSpec, table: str = "events") -> Data
         try:
             _stage(engine, spec, stage)
             counts = _validate(engine, spec, stage)
+            _whole_number_ids(engine, stage, [c for c in ID_COLUMNS if counts.get(f"dot0_{c}")])
         except duckdb.Error as err:  # e.g. a bad byte or ragged row past the sniffed sample
             if "Expected Number of Columns" in str(err):
                 _raise_ragged(spec.path, _csv_delimiter(spec))
