@@ -442,3 +442,21 @@ def test_own_log_session_id_clash_names_the_file(tmp_path):
     assert out.exit_code == 2 and out.output.strip().startswith(
         f"error: {log}: user 'a': source session id 'a#1' (column session_id) is also the key")
     assert "\n" not in out.output.strip()
+
+
+def test_report_tables_name_what_they_count(toy_run):
+    """analytics.json keeps the shared column ``converters``; the report shows each rate
+    table's count by what it counts, and the findings' as the neutral ``count``."""
+    from xbehavior.jobs.analytics import build_sections
+
+    shown = {caption: frame for section in build_sections(toy_run)
+             for caption, frame in section.tables}
+    cart = shown["cart abandonment: cart_abandonment"]
+    assert "abandoned" in cart.columns and "converters" not in cart.columns
+    assert "converters" in toy_run.tables["cart_abandonment"].columns
+    hour = next(f for caption, f in shown.items() if caption.endswith(": conversion_by_hour"))
+    assert "converted" in hour.columns
+    from xbehavior.insights.findings import shown_findings
+
+    mixed = pd.DataFrame({"converters": [1], "n": [2], "ref_converters": [3], "ref_n": [4]})
+    assert shown_findings(mixed).columns.tolist() == ["count", "n", "ref_count", "ref_n"]

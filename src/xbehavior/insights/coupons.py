@@ -59,7 +59,7 @@ def redemption_rates(by: str = "campaign_type") -> pd.DataFrame:
     keys = ["campaign_id", "campaign_type"] if by == "campaign_id" else [by]
     grouped = pairs.groupby(keys)["redeemed"].agg(n="size", converters="sum").reset_index()
     out = add_rates(grouped)
-    out.attrs.update(unit="household x campaign receipt", what="redemption")
+    out.attrs.update(unit="household x campaign receipt", what="redemption", counts="redeemed")
     return out.sort_values("rate", ascending=False, kind="mergesort").reset_index(drop=True)
 
 

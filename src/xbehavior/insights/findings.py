@@ -150,6 +150,13 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     return pd.DataFrame([asdict(f) for f in findings])
 
 
+def shown_findings(frame: pd.DataFrame) -> pd.DataFrame:
+    """A findings frame as a report shows it: its rows come from tables that count different
+    things (buyers, abandoned carts, redemptions...), so ``converters`` is shown as the
+    neutral ``count`` (the numerator of ``rate``; each finding's text says what it counts)."""
+    return frame.rename(columns={"converters": "count", "ref_converters": "ref_count"})
+
+
 def bundled_tables() -> dict[str, tuple[pd.DataFrame, str, str]]:
     """Rate tables computed on the bundled real data that findings are drawn from."""
     from xbehavior.datasets import load_online_shoppers

@@ -16,6 +16,17 @@ from xbehavior.errors import ConfigError
 
 OTHER = "Other"
 RATE_COLUMNS = ("n", "converters", "rate", "ci_low", "ci_high", "base_rate", "rel_to_base")
+#: what ``converters`` counts, by the flag a rate table was built from (else the flag's name)
+COUNT_LABELS = {"Revenue": "converted", "repeat": "repeat_buyers", "is_return": "cancelled"}
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as a report shows it: ``converters`` named for what it counts
+    (``attrs['counts']``, e.g. 'abandoned' in a cart-abandonment table), else as it is."""
+    label = table.attrs.get("counts")
+    if not label or "converters" not in table.columns:
+        return table
+    return table.rename(columns={"converters": label})
 
 
 def z_value(confidence: float = 0.95) -> float:
@@ -88,6 +99,7 @@ def rate_table(
     out = out.sort_values(["_other", "n", key], ascending=[True, False, True])
     out = out.drop(columns="_other").reset_index(drop=True)
     out.attrs["min_count"] = min_count
+    out.attrs["counts"] = COUNT_LABELS.get(flag, flag)
     return out
 
 

@@ -29,7 +29,8 @@ from xbehavior.engine import DuckDBEngine
 from xbehavior.errors import ConfigError
 from xbehavior.features.sessions import sessionise
 from xbehavior.ingest import OWN_LOG, ingest_source
-from xbehavior.insights.findings import Finding, findings_frame, make_findings
+from xbehavior.insights.findings import Finding, findings_frame, make_findings, shown_findings
+from xbehavior.insights.stats import shown
 from xbehavior.jobs.analytics_sections import AnalyticsData, Result, catalogue
 from xbehavior.report import Section, render_report
 
@@ -212,7 +213,8 @@ def build_sections(run: AnalyticsRun) -> list[Section]:
         section = Section(group, paragraphs=paragraphs)
         for name, result in results:
             section.paragraphs.extend(result.notes)
-            section.tables.extend((f"{name}: {key}", t) for key, t in result.tables.items()
+            section.tables.extend((f"{name}: {key}", shown(t))
+                                  for key, t in result.tables.items()
                                   if not key.endswith("_long"))
             section.figures.extend(result.figures)
         sections.append(section)
@@ -236,7 +238,8 @@ def _findings_section(run: AnalyticsRun) -> Section:
                     "denominator and 95% Wilson interval; overlapping intervals are flagged "
                     "as not established."],
         bullets=[f.text for f in run.findings] or ["No rate table has two groups to compare."],
-        tables=[("Numbers behind the findings", frame[cols])] if len(frame) else [],
+        tables=[("Numbers behind the findings", shown_findings(frame[cols]))]
+        if len(frame) else [],
     )
 
 

@@ -8,8 +8,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from xbehavior.config import RunConfig
-from xbehavior.insights.findings import findings_frame
+from xbehavior.insights.findings import findings_frame, shown_findings
 from xbehavior.insights.plots import gain_figure, rate_bars
+from xbehavior.insights.stats import shown
 from xbehavior.jobs.analysis import Analysis
 from xbehavior.jobs.data_prep import PreparedData
 from xbehavior.jobs.modelling import ModelResult, metrics_table
@@ -48,7 +49,8 @@ def _findings(analysis: Analysis) -> Section:
         paragraphs=["The strongest differences in the test period, each with its numerator, "
                     "denominator and 95% Wilson interval; overlapping intervals are flagged."],
         bullets=bullets,
-        tables=[("Numbers behind the findings", frame[cols])] if len(frame) else [],
+        tables=[("Numbers behind the findings", shown_findings(frame[cols]))]
+        if len(frame) else [],
     )
 
 
@@ -188,10 +190,10 @@ def _targeting_section(analysis: Analysis) -> Section:
             "10% (relative), an assumption to replace with your A/B-test result.",
         ],
         tables=[
-            *[(f"Repurchase by {key.replace('_', ' ')}", table)
+            *[(f"Repurchase by {key.replace('_', ' ')}", shown(table))
               for key, table in analysis.rates.items()],
             ("Share of orders cancelled, by country (history before the test cut-off)",
-             analysis.order_returns),
+             shown(analysis.order_returns)),
             ("Cumulative gain and lift by score decile", analysis.gains),
             ("Targeting: segment x country", analysis.targeting),
             ("A/B test plan: customers per arm to detect a relative uplift (alpha 0.05 "
