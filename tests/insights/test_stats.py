@@ -34,3 +34,14 @@ def test_rate_table_pools_small_groups_into_other():
     assert table["converters"].tolist() == [2, 1, 2]
     assert table["base_rate"].iloc[0] == pytest.approx(5 / 9)
     assert table["rel_to_base"].iloc[0] == pytest.approx(0.5 / (5 / 9))
+
+
+@pytest.mark.parametrize(("flag", "label"), [
+    ("converted", "converted"), ("abandoned", "abandoned"), ("repeat", "repeat_buyers"),
+    ("is_return", "cancelled")])
+def test_shown_rate_table_names_what_the_count_counts(flag, label):
+    from xbehavior.insights.stats import shown
+
+    table = rate_table(pd.DataFrame({"g": ["x", "y"], flag: [True, False]}), "g", flag, 1)
+    assert "converters" in table.columns  # the shared column, for findings and JSON
+    assert shown(table).columns.tolist()[:3] == ["g", "n", label]

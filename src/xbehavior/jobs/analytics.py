@@ -30,7 +30,7 @@ from xbehavior.errors import ConfigError
 from xbehavior.features.sessions import sessionise
 from xbehavior.ingest import OWN_LOG, ingest_source
 from xbehavior.insights.findings import Finding, findings_frame, make_findings, shown_findings
-from xbehavior.insights.stats import shown
+from xbehavior.insights.stats import OTHER, shown
 from xbehavior.jobs.analytics_sections import AnalyticsData, Result, catalogue
 from xbehavior.report import Section, render_report
 
@@ -145,12 +145,28 @@ def analyse(data: AnalyticsData) -> AnalyticsRun:
             run.skipped.append({"analysis": analysis.name, "reason": reason})
             continue
         result = analysis.run(data)
+        reason = _all_pooled(result)
+        if reason is not None:
+            run.skipped.append({"analysis": analysis.name, "reason": reason})
+            continue
         run.groups.setdefault(analysis.group, []).append((analysis.name, result))
         run.tables.update(result.tables)
         run.exports.update(result.exports)
         rates.update(result.rates)
     run.findings = make_findings(rates, max_findings=10, min_n=30)
     return run
+
+
+def _all_pooled(result: Result) -> str | None:
+    """Why a breakdown compares nothing: every group of its rate tables was too small and
+    pooled into the one row 'Other' (which is just the overall rate again); else None."""
+    breakdowns = [(t, key) for t, key, _ in result.rates.values() if key != "_all"]
+    if not breakdowns or any(len(t) != 1 or t[key].iloc[0] != OTHER for t, key in breakdowns):
+        return None
+    table, key = breakdowns[0]
+    unit = table.attrs.get("unit", "unit")
+    return (f"every {key} has fewer than {table.attrs.get('min_count')} {unit}s, so all were "
+            "pooled into 'Other': nothing to compare")
 
 
 def run_analytics(dataset: str, out: Path, input: Path | None = None, seed: int = 0,
