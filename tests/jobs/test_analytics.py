@@ -67,6 +67,10 @@ def _reasons(run) -> dict[str, str]:
     return {s["analysis"]: s["reason"] for s in run.skipped}
 
 
+def _reasons_of(analytics_json: dict) -> dict[str, str]:
+    return {s["analysis"]: s["reason"] for s in analytics_json["skipped"]}
+
+
 def _no_nan(name: str) -> None:
     raise AssertionError(f"analytics.json holds {name}, which strict JSON parsers reject")
 
@@ -397,6 +401,10 @@ def test_own_log_through_a_mapping_and_its_option_errors(tmp_path):
     run = json.loads((tmp_path / "m" / "analytics.json").read_text(encoding="utf-8"))
     assert run["mapping"].endswith("rees46_mapping.yaml") and run["ran"]
     assert run["data_quality"]["rows_read"] == 278
+    # 278 events are too few for the abandoner model's ROC-AUC to mean anything
+    assert _reasons_of(run)["cart abandoners with purchase propensity"] == (
+        "the val split holds 9 sessions, 5 with a purchase; a ROC-AUC needs at least 5 "
+        "sessions with and 5 without one")
     no_input = runner.invoke(analyze_app, ["file", "--out", str(tmp_path / "a")])
     assert no_input.exit_code == 2 and no_input.output.strip() == (
         "error: file needs --input PATH: your log (CSV or Parquet), with --mapping YAML when "

@@ -430,16 +430,25 @@ def _propensity_split(d: AnalyticsData) -> tuple[pd.DataFrame, np.ndarray]:
     return feats, split_by_time(feats["start_ts"])
 
 
+#: buyers and non-buyers each split needs at least: a ROC-AUC on fewer is noise (one
+#: session more or less moves it by 0.1 or more), and the model choice rests on it
+MIN_PER_OUTCOME = 5
+
+
 def propensity_ok(d: AnalyticsData) -> str | None:
-    """Every split of the time split holds buyers and non-buyers (else no AUC, no fit)."""
+    """Every split of the time split holds at least ``MIN_PER_OUTCOME`` buyers and as many
+    non-buyers (else no fit, or an AUC too noisy to choose a model or report)."""
     try:
         feats, split = _propensity_split(d)
     except DataError as err:
         return str(err)
     for name in ("train", "val", "test"):
         labels = feats.loc[split == name, "label"]
-        if labels.nunique() < 2:
-            return f"the {name} split ({len(labels)} sessions) has only one outcome"
+        buyers = int(labels.sum())
+        if min(buyers, len(labels) - buyers) < MIN_PER_OUTCOME:
+            return (f"the {name} split holds {len(labels)} sessions, {buyers} with a purchase; "
+                    f"a ROC-AUC needs at least {MIN_PER_OUTCOME} sessions with and "
+                    f"{MIN_PER_OUTCOME} without one")
     return None
 
 
