@@ -31,26 +31,30 @@ from __future__ import annotations
 from xbehavior.engine import Engine, columns_with_values
 from xbehavior.errors import ConfigError, DataError
 
-# Cost: one sort of the narrow (rowid, user hash, source id, ts, user_id) rows that brings
-# each user's events together in time order, one streaming pass (OVER (): lags and running
-# counts, no re-partitioning) that numbers users and sessions, and one integer sort back to
-# table order. Within a user, gap-sessionised rows (no source id) sort first, so the user's
-# gap sessions are the first numbers after its first one. The sort is by hash(user_id): a
-# string key costs about twice as much, because all of a user's rows tie on it and are
-# compared in full. Two users with equal hashes would interleave, so the pass flags a user
-# change within one hash (``_clash``) and sessionise then redoes it sorted by user_id.
-# Ties in ts need no tie-break: two events at one instant are never split (gap 0).
+# Cost: one sort of the narrow (rowid, user hashes, source id, ts) rows that brings each
+# user's events together in time order, one streaming pass (OVER (): lags and running counts,
+# no re-partitioning) that numbers users and sessions, and one integer sort back to table
+# order. Within a user, gap-sessionised rows (no source id) sort first, so the user's gap
+# sessions are the first numbers after its first one. The sort is by hash(user_id): a string
+# key costs about three times as much (all of a user's rows tie on it and are compared in
+# full), and carrying the id strings through the sort and the pass cost 1.2 s at 10M events.
+# Two users with equal hashes would interleave, so the pass compares a second, independent
+# hash (of the id behind a prefix) of consecutive rows and flags a user change within one hash
+# (``_clash``); sessionise then redoes the numbering sorted by user_id itself. Only ids equal
+# in both 64-bit hashes would go unseen. Ties in ts need no tie-break: two events at one
+# instant are never split (gap 0).
 NUMBER_SQL = """
 CREATE OR REPLACE TEMP TABLE _{target}_sorted AS
-SELECT rowid AS event_row, {user_hash} AS _h, {source_id} AS _sid, ts, user_id FROM {events}
+SELECT rowid AS event_row, {user_hash} AS _h, {user_hash2} AS _h2, {source_id} AS _sid,
+       ts{sort_extra} FROM {events}
 WHERE user_id IS NOT NULL OR {source_id} IS NOT NULL
 ORDER BY {order}, _sid NULLS FIRST, ts;
 CREATE OR REPLACE TEMP TABLE _{target}_numbered AS
 WITH flagged AS (
-  SELECT event_row, _sid, user_id, {user_change} AS _first,
+  SELECT event_row, _sid, {user_change} AS _first,
          _sid IS DISTINCT FROM lag(_sid) OVER ()
            OR (_sid IS NULL AND ts - lag(ts) OVER () > INTERVAL {gap_s} SECOND) AS _new,
-         _h = lag(_h) OVER () AND user_id IS DISTINCT FROM lag(user_id) OVER () AS _clash
+         {clash} AS _clash
   FROM _{target}_sorted
 ), numbered AS (  -- running numbers over all rows: s of the session, u of the user
   SELECT *, count(*) FILTER (WHERE _first OR _new) OVER (ROWS UNBOUNDED PRECEDING) AS s,
@@ -61,14 +65,17 @@ WITH flagged AS (
   FROM numbered
 )
 SELECT event_row, s, u, CASE WHEN _sid IS NULL THEN s - s0 + 1 END AS n, _clash,
-       CASE WHEN _first THEN user_id END AS _first_user  -- NULL on all other rows: no copy
+       CASE WHEN _first THEN event_row END AS _first_row  -- the user id is read from here
 FROM per_user;
 DROP TABLE _{target}_sorted
 """
-_FAST = {"order": "_h", "user_change": "_h IS DISTINCT FROM lag(_h) OVER ()"}
-_EXACT = {"order": "user_id", "user_change": "user_id IS DISTINCT FROM lag(user_id) OVER () "
-                                         "OR lag(event_row) OVER () IS NULL"}
+_FAST = {"order": "_h", "sort_extra": "", "user_change": "_h IS DISTINCT FROM lag(_h) OVER ()",
+         "clash": "_h = lag(_h) OVER () AND _h2 IS DISTINCT FROM lag(_h2) OVER ()"}
+_EXACT = {"order": "user_id", "sort_extra": ", user_id", "clash": "FALSE",
+          "user_change": "user_id IS DISTINCT FROM lag(user_id) OVER () "
+                         "OR lag(event_row) OVER () IS NULL"}
 _USER_HASH = "hash(user_id)"  # a test swaps in a constant to force the collision path
+_USER_HASH2 = "hash('~' || user_id)"  # independent of the first: the bytes hashed differ
 
 # Back to table order (rows that cannot be sessionised get NULLs), so the views zip the
 # numbers onto the events with a POSITIONAL JOIN: no hash join by rowid each time one is read.
@@ -76,9 +83,9 @@ _USER_HASH = "hash(user_id)"  # a test swaps in a constant to force the collisio
 # instead of carrying the id strings through its sort (0.8 s less at 10M events).
 ORDER_BACK_SQL = """
 CREATE OR REPLACE TABLE _{target}_users AS
-SELECT u::BIGINT AS _user_no, _first_user AS user_id,
-       row_number() OVER (ORDER BY _first_user) AS _user_rank
-FROM _{target}_numbered WHERE _first_user IS NOT NULL;
+SELECT n.u::BIGINT AS _user_no, e.user_id, row_number() OVER (ORDER BY e.user_id) AS _user_rank
+FROM _{target}_numbered n JOIN {events} e ON e.rowid = n._first_row
+WHERE e.user_id IS NOT NULL;
 CREATE OR REPLACE TABLE _{target}_numbers AS
 SELECT s::BIGINT AS _session_no, u::BIGINT AS _user_no, n::BIGINT AS _gap_no FROM (
   SELECT event_row, s, u, n FROM _{target}_numbered
@@ -177,15 +184,15 @@ def assign_sessions(engine: Engine, events: str = "events", target: str = "sessi
     """Write table ``_{target}_numbers`` (one row per event, in table order) and the views
     ``{target}_keys`` and ``target`` (see the module docstring).
 
-    Cost: one sort of (rowid, hash, source id, ts, user_id) by user then time, O(N log N),
-    one streaming pass and one integer sort back to table order; memory about 40 bytes per
-    event plus the user id strings.
+    Cost: one sort of (rowid, two user-id hashes, source id, ts) by user then time,
+    O(N log N), one streaming pass and one integer sort back to table order; memory about
+    50 bytes per event, plus the source ids if there are any.
     """
     if not gap_minutes > 0:
         raise ConfigError(f"gap_minutes must be > 0 (got {gap_minutes}); the usual value is 30")
     use_source = "TRUE" if use_source_ids else "FALSE"
     args = {"target": target, "events": events, "gap_s": round(gap_minutes * 60),
-            "user_hash": _USER_HASH,
+            "user_hash": _USER_HASH, "user_hash2": _USER_HASH2,
             "source_id": "session_id" if use_source_ids else "NULL::VARCHAR"}
     engine.execute(NUMBER_SQL.format(**_FAST, **args))
     clash = f"SELECT coalesce(bool_or(_clash), FALSE) AS c FROM _{target}_numbered"
