@@ -76,9 +76,10 @@ ABLATION = {"all on": {}, **{f"-{p}": {p: False} for p in PARTS},
 #: printed beside every classification table (issue 4: say what the probabilities mean)
 WEIGHTING_NOTE = (
     "class weighting: sequence models use pos_weight = n_neg/n_pos (train), LightGBM "
-    "scale_pos_weight = n_neg/n_pos, logreg class_weight='balanced'; their scores over-predict "
-    "the positive class, so brier / log_loss are NOT those of calibrated probabilities (unlike "
-    "base_rate, which predicts the training share); compare them between weighted models only")
+    "scale_pos_weight = n_neg/n_pos, logreg class_weight='balanced'; their raw scores "
+    "over-predict the positive class, so each model's scores are Platt-calibrated on "
+    "validation (models.calibration: rankings, ROC-AUC and PR-AUC unchanged); brier / "
+    "log_loss are those of the calibrated probabilities (base_rate predicts the training share)")
 
 
 @dataclass

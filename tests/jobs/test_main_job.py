@@ -66,6 +66,13 @@ def test_metrics_on_the_same_test_set_and_above_chance(run_dir: Path) -> None:
     for name in ("lightgbm", "lstm", "xlstm_paper"):
         assert test[name]["roc_auc"] > 0.55, (name, test[name]["roc_auc"])
         assert test[name]["pr_auc"] > test[name]["base_rate"]
+        assert test[name]["calibration"]["a"] > 0  # Platt-fitted on validation
+    assert test["base_rate"]["calibration"] == {"a": 1.0, "b": 0.0}  # a probability already
+    # calibrated on validation: the audience's probabilities add up to about the buyers
+    # validation's base rate implies (a class-weighted raw score overstates them)
+    audience = pd.read_csv(run_dir / "audience.csv")
+    val_rate = metrics["splits"]["val"]["base_rate"]
+    assert abs(audience["purchase_probability"].mean() - val_rate) < 0.05
     quality = metrics["data_quality"]
     assert quality["rows_kept"] + quality["rows_dropped"] == quality["rows_read"]
     algos = {row["algorithm"] for row in metrics["clustering"]}

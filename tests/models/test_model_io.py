@@ -117,6 +117,8 @@ def test_saving_leaves_no_temporary_files(saved_rnn):
      r"rnn/config\.json: rnn: unknown setting\(s\) \['hidden_size'\]"),
     (lambda d: _edit(d, model_config={"hidden": 5}),
      r"rnn/model\.safetensors: tensor '.*' has shape \(.*\), config\.json implies"),
+    (lambda d: _edit(d, calibration={"a": -1.0, "b": 0.0}),
+     r"rnn/config\.json: 'calibration\.a' = -1\.0: input should be greater than 0"),
 ])
 def test_a_tampered_sequence_model_is_one_line_data_error(saved_rnn, tmp_path, tamper, message):
     folder = _copy(saved_rnn, tmp_path)
@@ -156,6 +158,8 @@ def saved_tabular(tmp_path_factory):
      r"feature_names differ from those stored in model\.txt"),
     ("logreg", lambda d: _edit(d, coef=lambda v: [v[0][:-1]]),
      r"logreg/config\.json: .*coef\[0\] has 2 entries, feature_names says 3"),
+    ("logreg", lambda d: _edit(d, calibration={"a": 1.0}),
+     r"logreg/config\.json: 'calibration\.b': field required"),
     ("logreg", lambda d: _edit(d, name="svm"),
      r"logreg/config\.json: 'name' = 'svm': input should be 'lightgbm', 'logreg' or "
      r"'base_rate'"),

@@ -490,8 +490,9 @@ def _abandoner_propensity(d: AnalyticsData) -> Result:
         f"{int(te.sum())} ({int(y[te].sum())} buyers); treat its ROC-AUC as rough.",
         "Propensity = the model's score for 'this session purchases', from its events "
         "before any purchase (counts by event type, items, categories, prices, cart value, "
-        "duration). Both candidate models reweight the rare buyers, so it ranks sessions "
-        "rather than being a calibrated probability. The list holds the abandoned cart "
+        "duration). Both candidate models reweight the rare buyers; the chosen one's "
+        f"score is calibrated on the {int(va.sum())} validation sessions (Platt scaling), "
+        "so read it as a rough probability. The list holds the abandoned cart "
         "sessions that started after the training period (split val or test), so none was "
         "trained on; it is exported as cart_abandoners.csv. Test ROC-AUC and base rate are "
         "in abandoner_model.",

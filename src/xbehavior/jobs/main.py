@@ -179,8 +179,10 @@ def _metrics_json(
             split: {"n": int(row["size"]), "base_rate": float(row["mean"])}
             for split, row in split_sizes.iterrows()
         },
-        "test_metrics": {r.name: r.metrics | {"train_seconds": r.train_seconds,
-                                              "epochs": r.epochs} for r in results},
+        "test_metrics": {r.name: r.metrics | {
+            "train_seconds": r.train_seconds, "epochs": r.epochs,
+            # Platt (a, b) fitted on validation; identity (1, 0): not calibrated
+            "calibration": r.fitted.calibration.to_dict()} for r in results},
         "best_model": analysis.best_model,
         "clustering": analysis.segmentation.metrics.to_dict(orient="records"),
         "clustering_monthly": analysis.monthly.to_dict(orient="records"),

@@ -126,7 +126,15 @@ def metrics_table(results: list[ModelResult]) -> pd.DataFrame:
             "model": r.name, "kind": r.kind, "roc_auc": m["roc_auc"], "pr_auc": m["pr_auc"],
             "f1": m["f1"], "accuracy": m["accuracy"], "brier": m["brier"],
             "log_loss": m["log_loss"], "base_rate": m["base_rate"], "n_test": m["n"],
-            "threshold": m["threshold"], "epochs": r.epochs, "train_seconds": r.train_seconds,
+            "threshold": m["threshold"], "calibrated": _calibrated(r),
+            "epochs": r.epochs, "train_seconds": r.train_seconds,
         })
     table = pd.DataFrame(rows)
     return table.sort_values("roc_auc", ascending=False, kind="mergesort").reset_index(drop=True)
+
+
+def _calibrated(result: ModelResult) -> bool:
+    """Whether the model's scores were mapped by a Platt fit on validation (False for the base
+    rate, a probability already, and for a model whose validation scores admit no increasing
+    map; see ``models.calibration``)."""
+    return not result.fitted.calibration.is_identity

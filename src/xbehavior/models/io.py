@@ -29,6 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from xbehavior.atomic import write_text, write_with
 from xbehavior.config import validation_line
 from xbehavior.errors import DataError, XBehaviorError
+from xbehavior.models.calibration import PlattScaling
 from xbehavior.models.registry import build_model, config_dict, make_config
 from xbehavior.models.tabular import BaseRateClassifier, NamedPipeline, TrainedTabularModel
 from xbehavior.models.train import TrainedSequenceModel
@@ -36,6 +37,15 @@ from xbehavior.models.train import TrainedSequenceModel
 FORMAT_VERSION = 1
 #: appended to every "this saved model is damaged" error
 RECREATE = "re-run 'xbehavior run' to recreate it"
+
+
+class _Calibration(BaseModel):
+    """Platt scaling's two numbers (``models.calibration``); a > 0 keeps the ranking."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    a: float = Field(gt=0, allow_inf_nan=False)
+    b: float = Field(allow_inf_nan=False)
 
 
 class _SequenceMeta(BaseModel):
@@ -52,6 +62,7 @@ class _SequenceMeta(BaseModel):
     context_names: list[str]
     groups: dict[str, list[int]]
     threshold: float | None = Field(ge=0, le=1)
+    calibration: _Calibration | None = None  # absent in models saved before calibration
     context_mean: list[float]
     context_std: list[float]
     train_seconds: float = 0.0
@@ -78,6 +89,7 @@ class _TabularMeta(BaseModel):
     name: Literal["lightgbm", "logreg", "base_rate"]
     feature_names: list[str] = Field(min_length=1)
     threshold: float = Field(ge=0, le=1)
+    calibration: _Calibration | None = None  # absent in models saved before calibration
     scaler_mean: list[float] | None = None
     scaler_scale: list[float] | None = None
     coef: list[list[float]] | None = None
@@ -136,6 +148,7 @@ def save_sequence_model(tm: TrainedSequenceModel, directory: str | Path) -> Path
         "context_names": tm.context_names,
         "groups": tm.groups,
         "threshold": None if np.isnan(tm.threshold_) else tm.threshold_,  # NaN: pretrained
+        "calibration": tm.calibration.to_dict(),
         "context_mean": tm.context_mean.tolist(),
         "context_std": tm.context_std.tolist(),
         "history": [vars(h) for h in tm.history],
@@ -173,8 +186,12 @@ def load_sequence_model(directory: str | Path) -> TrainedSequenceModel:
         feature_names=meta.feature_names, context_names=meta.context_names,
         groups=meta.groups,
         threshold_=float("nan") if meta.threshold is None else meta.threshold,
-        train_seconds=meta.train_seconds,
+        calibration=_calibration(meta.calibration), train_seconds=meta.train_seconds,
     )
+
+
+def _calibration(saved: _Calibration | None) -> PlattScaling:
+    return PlattScaling.from_dict(None if saved is None else saved.model_dump())
 
 
 def _read_tensors(w_path: Path, expected: dict) -> dict:
@@ -230,7 +247,8 @@ def save_tabular_model(tm: TrainedTabularModel, directory: str | Path) -> Path:
     """Write a fitted baseline to ``directory`` (config.json, plus model.txt for lightgbm)."""
     out = Path(directory)
     meta = {"format_version": FORMAT_VERSION, "kind": "tabular", "name": tm.name,
-            "feature_names": tm.feature_names, "threshold": tm.threshold_}
+            "feature_names": tm.feature_names, "threshold": tm.threshold_,
+            "calibration": tm.calibration.to_dict()}
     if tm.name == "lightgbm":
         booster = tm.estimator.booster_
         # num_iteration=None saves up to the early-stopped best iteration, as predict_proba uses
@@ -280,7 +298,8 @@ def load_tabular_model(directory: str | Path) -> TrainedTabularModel:
         base.class_prior_ = np.asarray(meta.class_prior, float)
         base.base_rate_, base.n_features_in_ = float(base.class_prior_[-1]), n
         est = NamedPipeline(base)
-    return TrainedTabularModel(meta.name, est, meta.feature_names, meta.threshold)
+    return TrainedTabularModel(meta.name, est, meta.feature_names, meta.threshold,
+                               _calibration(meta.calibration))
 
 
 def _read_booster(path: Path, feature_names: list[str]) -> lgb.Booster:

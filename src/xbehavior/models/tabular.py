@@ -4,13 +4,14 @@
 - ``logreg``: standardised logistic regression, ``class_weight="balanced"``.
 - ``base_rate``: predicts the training base rate for everyone (the floor every model must beat).
 
-All share ``fit_tabular(...) -> TrainedTabularModel`` with ``predict_proba(X) -> (N,)`` and a
-``threshold_`` chosen on validation (max F1).
+All share ``fit_tabular(...) -> TrainedTabularModel`` with ``predict_proba(X) -> (N,)``
+(lightgbm and logreg: their class-weighted scores Platt-calibrated on validation, see
+``models.calibration``) and a ``threshold_`` chosen on validation (max F1).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import lightgbm as lgb
@@ -24,6 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from xbehavior.errors import ConfigError
+from xbehavior.models.calibration import PlattScaling
 from xbehavior.models.metrics import best_f1_threshold
 
 TABULAR_MODELS = ("lightgbm", "logreg", "base_rate")
@@ -65,10 +67,16 @@ class TrainedTabularModel:
     estimator: Any
     feature_names: list[str]
     threshold_: float = 0.5
+    calibration: PlattScaling = field(default_factory=PlattScaling)
+
+    def raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        """The estimator's class-weighted score per row, (N,): ranks, is no probability."""
+        return self.estimator.predict_proba(X[self.feature_names])[:, 1]
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """P(y = 1) per row, (N,); columns are taken in the training order."""
-        return self.estimator.predict_proba(X[self.feature_names])[:, 1]
+        """P(y = 1) per row, (N,): the raw score calibrated on validation; columns are taken
+        in the training order."""
+        return self.calibration(self.raw_score(X))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X) >= self.threshold_).astype(int)
@@ -105,6 +113,8 @@ def fit_tabular(name: str, X_train: pd.DataFrame, y_train, X_val: pd.DataFrame, 
     else:
         raise ConfigError(f"unknown tabular model {name!r}; choose one of {TABULAR_MODELS}")
     tm = TrainedTabularModel(name, est, cols)
+    if name != "base_rate":  # the training class share is a probability already
+        tm.calibration = PlattScaling.fit(y_val, tm.raw_score(X_val[cols]))
     tm.threshold_ = best_f1_threshold(y_val, tm.predict_proba(X_val))
     return tm
 

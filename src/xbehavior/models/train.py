@@ -1,8 +1,9 @@
 """One training protocol for every sequence model (the paper's: Adam, lr 1e-3, batch 64).
 
 ``fit_sequence_model(name, train, val, cfg)``: mini-batch Adam on class-weighted binary
-cross-entropy, early stopping on validation loss (best weights restored), decision threshold
-chosen on validation to maximise F1. Static context is standardised with train statistics
+cross-entropy, early stopping on validation loss (best weights restored), the scores
+Platt-calibrated on validation (``models.calibration``) and the decision threshold chosen on
+validation to maximise F1. Static context is standardised with train statistics
 (step features arrive standardised from the features stage).
 """
 
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 
 from xbehavior.errors import DataError
 from xbehavior.features.data import SequenceData
+from xbehavior.models.calibration import PlattScaling
 from xbehavior.models.common import SequenceClassifier
 from xbehavior.models.metrics import best_f1_threshold
 from xbehavior.models.registry import build_model, make_config
@@ -61,6 +63,7 @@ class TrainedSequenceModel:
     context_names: list[str]
     groups: dict[str, list[int]]
     threshold_: float = 0.5
+    calibration: PlattScaling = field(default_factory=PlattScaling)
     history: list[EpochLog] = field(default_factory=list)
     train_seconds: float = 0.0
 
@@ -85,9 +88,14 @@ class TrainedSequenceModel:
         """Logits (N,)."""
         return self._batched(data, self.model)
 
-    def predict_proba(self, data: SequenceData) -> np.ndarray:
-        """P(y = 1) per example, (N,)."""
+    def raw_score(self, data: SequenceData) -> np.ndarray:
+        """σ(logit) per example, (N,): trained class-weighted, so it ranks but is no
+        probability."""
         return 1.0 / (1.0 + np.exp(-self.decision_function(data)))
+
+    def predict_proba(self, data: SequenceData) -> np.ndarray:
+        """P(y = 1) per example, (N,): the raw score calibrated on validation."""
+        return self.calibration(self.raw_score(data))
 
     def predict(self, data: SequenceData) -> np.ndarray:
         """0/1 labels at the validation-chosen threshold, (N,)."""
@@ -147,9 +155,10 @@ def fit_sequence_model(
 ) -> TrainedSequenceModel:
     """Train model ``name`` ('rnn' | 'lstm' | 'xlstm_paper' | 'xlstm') on ``train``.
 
-    Early-stops on the (class-weighted) validation loss, restores the best epoch's weights and
-    picks ``threshold_`` maximising F1 on ``val``. ``on_epoch`` gets an EpochLog after every
-    epoch (e.g. to drive a Rich progress bar). Cost: O(epochs · N · T) cell steps.
+    Early-stops on the (class-weighted) validation loss, restores the best epoch's weights,
+    fits ``calibration`` and picks ``threshold_`` maximising F1 on ``val``. ``on_epoch`` gets
+    an EpochLog after every epoch (e.g. to drive a Rich progress bar). Cost: O(epochs · N · T)
+    cell steps.
     """
     cfg = cfg or TrainConfig()
     if len(train) == 0 or len(val) == 0:
@@ -195,6 +204,7 @@ def _fit(name, train, val, cfg: TrainConfig, on_epoch) -> TrainedSequenceModel:
         model.load_state_dict(best_state)
     model.eval()
     tm.train_seconds = time.perf_counter() - start
+    tm.calibration = PlattScaling.fit(np.asarray(val.y), tm.raw_score(val))
     tm.threshold_ = best_f1_threshold(np.asarray(val.y), tm.predict_proba(val))
     return tm
 
