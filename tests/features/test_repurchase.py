@@ -64,6 +64,27 @@ def test_orders_net_returns_and_skip_anonymous(engine: DuckDBEngine) -> None:
     assert orders.loc["o2", "days_since_prev"] == pytest.approx(15 + 2 / 24)
 
 
+def test_partial_refunds_and_lines_without_price_or_quantity() -> None:
+    rows = [
+        ("u1", "o1", "2011-01-05 10:00", "purchase", "A", 2.0, 3, "France"),
+        ("u1", "o1", "2011-01-06 10:00", "return", "A", 2.0, -1, "France"),  # partial refund
+        ("u1", "o2", "2011-01-07 10:00", "purchase", "B", None, None, "France"),
+    ]
+    eng = DuckDBEngine(threads=1)
+    frame = _events(rows)
+    frame["revenue"] = [6.0, -2.0, None]  # as ingest nets them; no price: no revenue
+    eng.register("events", frame)
+    build_orders(eng)
+    orders = eng.sql("SELECT * FROM orders ORDER BY ts").set_index("order_id")
+    # the refund nets the purchase; the order still counts as one
+    assert not orders.loc["o1", "is_return"] and orders.loc["o1", "revenue"] == 4.0
+    assert orders.loc["o1", "n_items"] == 3
+    # unknown price and quantity: no revenue, one item, price features 0, never NaN
+    assert orders.loc["o2", ["revenue", "n_items", "mean_price", "max_price"]].tolist() == [
+        0.0, 1, 0.0, 0.0]
+    assert not orders.drop(columns="days_since_prev").isna().any().any()
+
+
 def test_examples_use_only_history_and_label_the_horizon(engine: DuckDBEngine) -> None:
     examples = build_examples(engine, _plan("2011-02-01").frame(), 30).set_index("user_id")
     train = examples[examples["split"] == "train"]

@@ -428,12 +428,29 @@ def test_price_times_quantity_overflow_is_named(engine, write_csv):
 
 def test_ids_are_trimmed_and_a_blank_id_is_no_id(engine, write_csv):
     path = write_csv(HEADER + GOOD + " u1 ,2024-03-01 10:00:00,view,5.0\n"   # duplicate
-                     + "\t,2024-03-01 10:01:00,view,5.0\n")                # no user id
+                     + '"u1\n",2024-03-01 10:00:00,view,5.0\n'             # duplicate
+                     + "\t,2024-03-01 10:01:00,view,5.0\n"                # no user id
+                     + '"\r\n",2024-03-01 10:02:00,view,5.0\n')          # no user id
     quality = ingest_file(engine, path, MAP)
-    assert quality.dropped == {"duplicate": 1}
-    assert quality.notes == {"no_user_id": 1}
+    assert quality.dropped == {"duplicate": 2}
+    assert quality.notes == {"no_user_id": 2}
     users = engine.sql("SELECT user_id FROM events")["user_id"]
-    assert users.iloc[0] == "u1" and users.isna().tolist() == [False, True]
+    assert users.iloc[0] == "u1" and users.isna().tolist() == [False, True, True]
+
+
+def test_rows_starting_with_a_hash_are_read_not_taken_for_comments(engine, write_csv):
+    # one '#' note line made DuckDB's sniffer skip every row starting with '#' (Shopify
+    # order names '#1001') and cut fields at '#', all uncounted
+    rows = "".join(f"#{n},2024-03-01 10:0{n}:00,purchase,5.0\n" for n in range(5))
+    path = write_csv(HEADER + GOOD + rows)
+    assert ingest_file(engine, path, MAP).rows_read == 6
+    assert engine.sql("SELECT count(*) FILTER (WHERE starts_with(user_id, '#')) AS n "
+                      "FROM events")["n"].iloc[0] == 5
+    noted = write_csv(HEADER + GOOD + "# sync resumed\n" + rows)
+    assert _error(engine, noted) == (
+        f"[IN010 ragged_row] {noted}: row 2 has 1 fields, the header has 4 (delimiter ','); "
+        "fix: give every row as many fields as the header (quote a field that holds the "
+        "delimiter)")
 
 
 @pytest.mark.parametrize(("values", "shown"), [([[1.0, 2.0]], "DOUBLE[]"), ([True], "BOOLEAN")])

@@ -45,6 +45,18 @@ def test_cart_abandoners(shop_log):
     assert out["propensity"].iloc[0] == pytest.approx(0.4)
 
 
+def test_propensity_features_without_prices_are_zero_not_nan():
+    from xbehavior.insights.targeting import PROPENSITY_FEATURES, propensity_features
+
+    events = pd.DataFrame({
+        "session_id": ["s1", "s1", "s2"], "user_id": ["u1", "u1", "u2"],
+        "ts": pd.to_datetime(["2024-03-04 10:00", "2024-03-04 10:05", "2024-03-04 11:00"]),
+        "event_type": ["view", "purchase", "cart"], "price": [None, 5.0, None]})
+    feats = propensity_features(events).set_index("session_id")
+    assert feats.loc["s1", ["mean_price", "max_price"]].tolist() == [0.0, 0.0]
+    assert not feats[list(PROPENSITY_FEATURES)].isna().any().any()
+
+
 def test_sample_size_textbook():
     # 10% -> 15%, alpha 0.05 two-sided, power 0.8: 686 per arm (Fleiss, no continuity corr.)
     assert ab_sample_size(0.10, 0.5) == 686

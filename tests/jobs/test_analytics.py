@@ -105,6 +105,16 @@ def test_toy_log_runs_what_it_can_and_says_why_not(toy_run):
     assert why["session conversion by visitor_type"].startswith("needs a one-row-per-session")
 
 
+def test_returns_without_orders_and_prices_without_values_are_handled():
+    # a return with no order id cannot make an order return rate (it crashed drawing an
+    # empty table); views without a price must not reach the abandoner model as NaN
+    rows = [("u1", "s1", "2024-03-04 10:00", "return", None, "shoes", 5.0, "DE"),
+            ("u2", "s2", "2024-03-04 11:00", "view", None, "hats", None, "FR")]
+    run = analyse(AnalyticsData("toy", events=make_events(rows)))
+    assert _reasons(run)["return rate by country"] == (
+        "return events carry no order id, so no order can be counted as returned")
+
+
 def test_toy_log_numbers(toy_run):
     assert "conversion_by_hour" not in toy_run.tables  # skipped: see the test above
     # carts in s1 (bought after) and s2 (not): 1 of 2 abandoned

@@ -1,8 +1,9 @@
 """Per-customer order history from canonical events (order-line logs such as Online Retail).
 
 Creates table ``orders``: one row per (user, order) with the step features the sequence
-models read. Returns (``C…`` cancellations) are their own rows with ``is_return`` and negative
-revenue, so a customer's history nets them while they never count as purchases.
+models read. Returns (``C…`` cancellations: orders of return lines only) are their own rows
+with ``is_return`` and negative revenue, so a customer's history nets them while they never
+count as purchases; refund lines inside a purchase order (a partial refund) net its revenue.
 """
 
 from __future__ import annotations
@@ -22,13 +23,19 @@ WITH lines AS (
 ), per_order AS (
   SELECT user_id, order_id,
          min(ts) AS ts,
-         bool_or(event_type = 'return') AS is_return,
-         sum(revenue) AS revenue,
-         sum(abs(quantity)) AS n_items,
+         -- a return order holds only return lines (a C... invoice); an order with a purchase
+         -- line is a purchase, its refund lines (a partial refund) netted in its revenue
+         NOT bool_or(event_type = 'purchase') AS is_return,
+         -- a line without a price adds no revenue and is left out of the price features;
+         -- a line without a quantity counts as one item (as ingest's revenue rule reads it);
+         -- an order none of whose lines has a price gets 0 (no NaN reaches a model)
+         coalesce(sum(revenue), 0) AS revenue,
+         coalesce(sum(abs(coalesce(quantity, 1))) FILTER (WHERE event_type = 'purchase'),
+                  sum(abs(coalesce(quantity, 1)))) AS n_items,
          count(*) AS n_lines,
          count(DISTINCT item_id) AS n_distinct,
-         avg(price) AS mean_price,
-         max(price) AS max_price,
+         coalesce(avg(price), 0) AS mean_price,
+         coalesce(max(price), 0) AS max_price,
          avg(CASE WHEN ts = first_item_ts THEN 1.0 ELSE 0.0 END) AS new_item_share,
          avg(CASE WHEN coupon IS NULL THEN 0.0 ELSE 1.0 END) AS coupon_share,
          mode(country) AS country

@@ -117,9 +117,11 @@ def read_relation(path: Path, delimiter: str | None = None, encoding: str | None
         # quotes as RFC 4180 (and Python's csv): the sniffer would otherwise pick "no quote"
         # when its sample has none, and refuse a quoted comma further down the file. skip=0:
         # the sniffer may otherwise skip leading lines unread (a wider row further down made
-        # it take that row as the header and drop the rows above it, uncounted)
+        # it take that row as the header and drop the rows above it, uncounted). comment='':
+        # one line starting with '#' made the sniffer take '#' for a comment mark, and every
+        # row starting with it ('#1001', a Shopify order name) was skipped, uncounted
         return (f"read_csv({_quote(str(path))}, header=true, skip=0, all_varchar=true, "
-                f"quote='\"', escape='\"'{opts})")
+                f"quote='\"', escape='\"', comment=''{opts})")
     raise checks.UNSUPPORTED_FILE.fail(path, f"cannot read {path.name!r}")
 
 
@@ -398,7 +400,9 @@ def _whole_number_ids(engine: Engine, stage: str, columns: list[str]) -> None:
 
 
 def _padded(v: str) -> str:
-    return " OR ".join(f"{f}({v}, {c})" for c in ("' '", "chr(9)")
+    """SQL: ``v`` starts or ends with a blank (space, tab, line feed, carriage return: a
+    quoted CSV id may hold the last two)."""
+    return " OR ".join(f"{f}({v}, {c})" for c in ("' '", "chr(9)", "chr(10)", "chr(13)")
                        for f in ("starts_with", "ends_with"))
 
 

@@ -22,7 +22,9 @@ def rate_bars(table: pd.DataFrame, key: str, title: str = "") -> go.Figure:
             hovertemplate="%{x}: %{y:.1%} (%{customdata[0]}/%{customdata[1]})<extra></extra>",
         )
     )
-    fig.add_hline(y=float(table["base_rate"].iloc[0]), line_dash="dash", annotation_text="base")
+    if len(table):  # an empty table (nothing counted) has no base rate to draw
+        fig.add_hline(y=float(table["base_rate"].iloc[0]), line_dash="dash",
+                      annotation_text="base")
     fig.update_layout(title=title, yaxis_tickformat=".0%", xaxis_title=key)
     return fig
 

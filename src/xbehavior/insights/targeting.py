@@ -142,9 +142,9 @@ def propensity_features(events: pd.DataFrame) -> pd.DataFrame:
     optional). Cutting at the first purchase keeps the label out of the features. Out columns:
     session_id, user_id, start_ts, label (1 = the session has a purchase), then the numeric
     features n_events, n_<type> for PROPENSITY_EVENT_TYPES, n_items, n_categories, mean_price,
-    max_price, cart_value (sum of price x quantity over cart events), duration_s (first to
-    last kept event, seconds). Sessions whose first event is a purchase keep no event and are
-    left out; their number is in ``attrs['dropped_sessions']``.
+    max_price (0 when no kept event has a price), cart_value (sum of price x quantity over cart
+    events), duration_s (first to last kept event, seconds). Sessions whose first event is a
+    purchase keep no event and are left out; their number is in ``attrs['dropped_sessions']``.
     """
     ev = events[events["session_id"].notna()].sort_values(["session_id", "ts"], kind="mergesort")
     is_buy = (ev["event_type"] == "purchase").to_numpy()
@@ -166,8 +166,9 @@ def propensity_features(events: pd.DataFrame) -> pd.DataFrame:
         out[f"n_{kind}"] = (kept["event_type"] == kind).groupby(kept["session_id"]).sum()
     for col, name in (("item_id", "n_items"), ("category", "n_categories")):
         out[name] = g[col].nunique() if col in kept else 0
-    out["mean_price"] = price.groupby(kept["session_id"]).mean()
-    out["max_price"] = price.groupby(kept["session_id"]).max()
+    # a session whose kept events have no price gets 0, not NaN (no NaN reaches a model)
+    out["mean_price"] = price.groupby(kept["session_id"]).mean().fillna(0.0)
+    out["max_price"] = price.groupby(kept["session_id"]).max().fillna(0.0)
     out["cart_value"] = cart_value.groupby(kept["session_id"]).sum()
     out["duration_s"] = (g["ts"].max() - g["ts"].min()).dt.total_seconds()
     out = out.reset_index()

@@ -392,8 +392,17 @@ def _returns(by: str, unit: str) -> Analysis:
         table = return_rate(d.events, by=by, unit=unit, min_count=30)
         return _rate_result(f"return_rate_by_{by}", table, by, f"Return rate ({unit}s)")
 
-    check = _first(has_event("return"), varies(by))
+    check = _first(has_event("return"), *([returns_in_orders] if unit == "order" else []),
+                   varies(by))
     return Analysis(f"return rate by {by}", "Returns (cancellations)", check, run)
+
+
+def returns_in_orders(d: AnalyticsData) -> str | None:
+    """Skip reason of a return rate per order: no return event carries an order id."""
+    returns = d.events[d.events["event_type"] == "return"]
+    if returns["order_id"].isna().all():
+        return "return events carry no order id, so no order can be counted as returned"
+    return None
 
 
 def _cohorts(period: str, anchor: str) -> Analysis:
