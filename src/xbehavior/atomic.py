@@ -72,26 +72,72 @@ def write_with(target: Path, writer: Callable[[Path], None]) -> None:
         writer(tmp)
 
 
-@contextmanager
-def output_folder(folder: Path, option: str = "--out") -> Iterator[Path]:
-    """Create ``folder`` (and missing parents) for a job's outputs; yield it.
+#: written into every finished output folder: an earlier output may be replaced by a new run
+MARKER = ".xbehavior-output"
+#: an output folder written before the marker existed holds one of these pairs
+_EARLIER_OUTPUT = (("report.html", "metrics.json"), ("report.html", "analytics.json"),
+                   ("segments.html", "segment_metrics.csv"))
 
-    Refuses a path that is an existing file (one-line DataError naming ``option``). If the job
-    fails before writing any file, the folders this call created are removed again, so a failed
-    run leaves nothing behind; a folder that existed before is never removed.
+
+@contextmanager
+def output_folder(folder: Path, option: str = "--out",
+                  inputs: tuple[object, ...] = ()) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``folder`` for a job's outputs; when the job
+    succeeds, the staging folder becomes ``folder`` whole, so that a run never mixes its
+    files with an earlier run's and a failed run leaves nothing behind.
+
+    ``folder`` may be new (missing parents are created, and removed again if the job
+    fails), empty, or an earlier xbehavior output (it is replaced). Refused in one line
+    naming ``option``: an existing file, a folder holding other files (nothing of the user's
+    is ever deleted or mixed in), and a folder holding one of ``inputs`` (the job would
+    replace the file it reads; entries that are not paths, such as a mapping given as a
+    dict, are passed over).
     """
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise DataError(f"{option} {folder} is an existing file, not a folder; give a folder "
-                        "path (new or existing)")
+    folder = Path(folder).absolute()
+    _check_output_folder(folder, option, inputs)
     top = folder  # the outermost folder this call creates
     while not top.parent.exists() and top.parent != top:
         top = top.parent
-    created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial",
+                                    dir=folder.parent))
     try:
-        yield folder
+        yield staging
+        (staging / MARKER).write_text("written by xbehavior; a new run may replace this "
+                                      "folder\n", encoding="utf-8")
+        _swap_into(staging, folder)
     except BaseException:
-        if created and not any(p.is_file() or p.is_symlink() for p in top.rglob("*")):
+        shutil.rmtree(staging, ignore_errors=True)
+        if top != folder and top.exists() and not any(top.rglob("*")):
             shutil.rmtree(top, ignore_errors=True)
         raise
+
+
+def _check_output_folder(folder: Path, option: str, inputs: tuple[object, ...]) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{option} {folder} is an existing file, not a folder; give a folder "
+                        "path (new or existing)")
+    for given in inputs:
+        if isinstance(given, (str, Path)) and Path(given).absolute().is_relative_to(folder):
+            raise DataError(f"{option} {folder} holds the input {given}, which the outputs "
+                            "would replace; give another output folder")
+    if folder.is_dir() and any(folder.iterdir()) and not _is_earlier_output(folder):
+        raise DataError(f"{option} {folder} already holds files that are not an xbehavior "
+                        "output; give a new or empty folder (an earlier output is replaced "
+                        "whole, other files are never overwritten)")
+
+
+def _is_earlier_output(folder: Path) -> bool:
+    return (folder / MARKER).is_file() or any(
+        all((folder / name).is_file() for name in pair) for pair in _EARLIER_OUTPUT)
+
+
+def _swap_into(staging: Path, folder: Path) -> None:
+    """Make ``staging`` the folder ``folder``: two renames, then the old copy is deleted."""
+    if not folder.exists():
+        os.rename(staging, folder)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
+    os.rename(folder, old / "previous")
+    os.rename(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)

@@ -138,8 +138,8 @@ def segment(
 
     try:
         segment_config(n_clusters=n_clusters, seed=seed)  # refuse bad settings before ingest
-        with output_folder(out):
-            result = run_segmentation(dataset, out, input, n_clusters, seed)
+        with output_folder(out, inputs=(input,)) as staging:
+            result = run_segmentation(dataset, staging, input, n_clusters, seed)
     except XBehaviorError as err:
         fail(err)
     console.print(f"[green]segmented[/] {len(result.labels):,} customers -> "

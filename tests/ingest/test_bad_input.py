@@ -105,6 +105,26 @@ def test_named_zone_converted_to_utc(engine, write_csv):
     assert got == ["2024-01-01 09:00:00", "2024-07-01 08:00:00"]  # CET +1, CEST +2
 
 
+def test_a_zone_abbreviation_read_by_a_format_is_refused(engine, write_csv):
+    # a %Z format resolved BST to Bangladesh (+6), as the ISO path used to
+    path = write_csv(HEADER + "u1,01/01/2024 10:00 BST,view,5\n")
+    assert _error(engine, path, {**MAP, "ts_format": "%d/%m/%Y %H:%M %Z"}).startswith(
+        f"[IN004 bad_timestamp] {path}: row 1, column 'when': '01/01/2024 10:00 BST' ends in a "
+        "time-zone abbreviation, not a zone name")
+    named = write_csv(HEADER + "u1,01/07/2024 10:00 Europe/London,view,5\n")
+    ingest_file(engine, named, {**MAP, "ts_format": "%d/%m/%Y %H:%M %Z"})
+    assert str(engine.sql("SELECT ts FROM events")["ts"].iloc[0]) == "2024-07-01 09:00:00"
+
+
+def test_a_flag_given_twice_with_two_values_is_refused(write_csv):
+    path = write_csv(HEADER + GOOD)
+    result = _cli("file", str(path), "--map", "ts=when", "--map", "event_type=what",
+                  "--map", "user_id=user", "--map", "user_id=price")
+    assert result.exit_code == 2
+    assert result.output.strip().endswith(
+        "--map user_id is given twice ('user' and 'price'); give it once")
+
+
 def test_unknown_zone_name_is_not_a_timestamp(engine, write_csv):
     path = write_csv(HEADER + "u1,2024-01-01 10:00:00 Mars/Olympus,view,5\n")
     assert _error(engine, path).startswith(
@@ -274,6 +294,9 @@ def _mapping_error(tmp_path: Path, text: str | bytes) -> str:
     ("max_price: 1e6x\n", "map.yaml: max_price '1e6x' must be a positive number (e.g. 1000000)"),
     ("? [a, b]\n: 1\n", "map.yaml: not valid YAML at line 1, column 3 (found unhashable key); "
      "check the indentation and quoting"),
+    # YAML 1.1 reads an unquoted on/off/yes/no as a boolean: 'on' became the event 'True'
+    ("events:\n  on: view\n", "map.yaml: events holds True: 'view', and YAML reads an unquoted "
+     "on, off, yes, no, true or false as true/false; quote the name (e.g. 'on': view)"),
 ])
 def test_bad_mapping_file_one_line(tmp_path, text, message):
     assert _mapping_error(tmp_path, text) == message

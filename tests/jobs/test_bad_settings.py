@@ -104,19 +104,42 @@ def test_a_log_without_customers_names_file_counts_and_fix(tmp_path, command, wr
     assert not (tmp_path / "o").exists()
 
 
-def test_output_folder_keeps_what_existed_or_was_written(tmp_path) -> None:
+def test_output_folder_is_written_whole_or_not_at_all(tmp_path) -> None:
     existing = tmp_path / "existing"
     existing.mkdir()
     with pytest.raises(DataError), output_folder(existing):
         raise DataError("fails")
-    assert existing.is_dir()  # existed before: never removed
+    assert existing.is_dir() and not any(existing.iterdir())  # existed before: kept, empty
     written = tmp_path / "written"
-    with pytest.raises(DataError), output_folder(written):
-        (written / "report.html").write_text("x")
+    with pytest.raises(DataError), output_folder(written) as staging:
+        (staging / "report.html").write_text("x")
         raise DataError("fails after writing")
-    assert (written / "report.html").is_file()
+    assert not written.exists()  # a failed run leaves no half-written output
     nested = tmp_path / "a" / "b"
-    with pytest.raises(DataError), output_folder(nested):
-        (nested / "models").mkdir()  # folders only, no file
+    with pytest.raises(DataError), output_folder(nested) as staging:
+        (staging / "models").mkdir()
         raise DataError("fails")
-    assert not (tmp_path / "a").exists()
+    assert not (tmp_path / "a").exists()  # the parents it created are removed too
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]  # no staging left
+
+
+def test_an_earlier_output_is_replaced_whole_and_other_folders_refused(tmp_path) -> None:
+    out = tmp_path / "run"
+    with output_folder(out) as staging:
+        (staging / "models" / "lstm").mkdir(parents=True)
+        (staging / "report.html").write_text("first")
+    with output_folder(out) as staging:  # the second run trained no lstm
+        (staging / "report.html").write_text("second")
+    assert (out / "report.html").read_text() == "second"
+    assert not (out / "models").exists()  # nothing of the first run is mixed in
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    foreign = r"already holds files that are not an xbehavior output; give a new or empty"
+    with pytest.raises(DataError, match=foreign), output_folder(mine):
+        pass
+    reads = r"holds the input .*notes\.txt, which the outputs would replace; give another"
+    with pytest.raises(DataError, match=reads), output_folder(mine, inputs=(mine / "notes.txt",)):
+        pass
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]

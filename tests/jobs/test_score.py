@@ -90,6 +90,22 @@ def test_score_refuses_a_folder_as_out(trained, tmp_path) -> None:
                                       f"e.g. {tmp_path / 'scores.parquet'}")
 
 
+def test_score_refuses_a_non_parquet_name_and_the_run_folder(trained, tmp_path) -> None:
+    run, path, *_ = trained
+    model = run / "models" / "logreg" / "config.json"
+    before = model.read_bytes()
+    result = _score(run, path, tmp_path / "scores.csv")
+    assert result.exit_code == 2 and result.output.strip() == (
+        f"error: --out {tmp_path / 'scores.csv'}: the scores are written as Parquet; give a "
+        "name ending in .parquet (e.g. scores.parquet)")
+    inside = run / "models" / "logreg" / "scores.parquet"
+    result = _score(run, path, inside)
+    assert result.exit_code == 2 and result.output.strip() == (
+        f"error: --out {inside} is inside the run folder {run}, whose files it could replace; "
+        "write the scores outside it")
+    assert model.read_bytes() == before and not inside.exists()
+
+
 @pytest.mark.parametrize("as_of, message", [
     ("now", "error: --as-of 'now' is not a date; use YYYY-MM-DD (or YYYY-MM-DDTHH:MM)"),
     ("2011-02-30", "error: --as-of '2011-02-30' is not a date; use YYYY-MM-DD "

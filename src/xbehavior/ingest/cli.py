@@ -59,6 +59,9 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
         if not sep or not key or not value:
             example = "add_to_basket=cart" if option == "--event" else "ts=When"
             raise ConfigError(f"{option} {item!r}: write it as KEY=VALUE, e.g. {option} {example}")
+        if key.strip() in out and out[key.strip()] != value.strip():
+            raise ConfigError(f"{option} {key.strip()} is given twice ({out[key.strip()]!r} and "
+                              f"{value.strip()!r}); give it once")
         out[key.strip()] = value.strip()
     return out
 

@@ -437,8 +437,10 @@ def _stage(engine: Engine, spec: SourceSpec, stage: str) -> None:
     is_text = not ts_type.startswith(("TIMESTAMP", "DATE"))
     exprs = {k: v for k, v in spec.exprs.items() if k not in ("ts", "event_type")}
     raws = _raw_exprs(engine, spec, src)
-    has_offset = (f"regexp_matches({ts_text}, '{_OFFSET_RE}')"
-                  if is_text and not spec.ts_format else "NULL")
+    # a %Z format reads zone names too, and would resolve an abbreviation such as BST to
+    # one of its meanings: its values get the ISO path's offset and abbreviation checks
+    zoned = not spec.ts_format or "%Z" in spec.ts_format
+    has_offset = f"regexp_matches({ts_text}, '{_OFFSET_RE}')" if is_text and zoned else "NULL"
     id_types = {c: _type_of(engine, src, exprs[c]) for c in ID_COLUMNS if c in exprs}
     typed = [f"{_typed(c, t, exprs.get(c), c in raws, id_types.get(c, 'VARCHAR'))} AS {c}"
              for c, t in EVENT_COLUMNS.items() if c not in ("ts", "event_type")]

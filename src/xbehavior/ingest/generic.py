@@ -66,6 +66,11 @@ def _pairs_of(mapping: dict[str, Any], key: str, where: str) -> dict[str, str]:
         raise ConfigError(f"{where}: {key!r} must be 'name: value' lines (e.g. {example}), "
                           f"not a {type(value).__name__}")
     for k, v in value.items():
+        if isinstance(k, bool) or isinstance(v, bool):
+            # YAML 1.1 reads on/off/yes/no/true/false as booleans: 'on' would become 'True'
+            raise ConfigError(f"{where}: {key} holds {k!r}: {v!r}, and YAML reads an unquoted "
+                              "on, off, yes, no, true or false as true/false; quote the name "
+                              "(e.g. 'on': view)")
         if v is None or isinstance(v, dict | list) or str(v).strip() == "":
             raise ConfigError(f"{where}: {key}.{k} has no value; give one (e.g. {example}) "
                               "or remove the key")

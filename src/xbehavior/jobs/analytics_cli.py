@@ -76,14 +76,14 @@ def analyze(
             mapping, map_, event, ts_format=ts_format, timezone=timezone,
             default_event=default_event, delimiter=delimiter, encoding=encoding,
             max_price=max_price)
-        with output_folder(folder):
-            written = run_analytics(dataset, folder, input, seed, spec)
+        with output_folder(folder, inputs=(input, mapping)) as staging:
+            run_analytics(dataset, staging, input, seed, spec)
     except XBehaviorError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
-    exports = json.loads((written / "analytics.json").read_text()).get("exports", [])
-    files = ", ".join(str(written / name) for name in ("report.html", "analytics.json",
-                                                        *exports))
+    exports = json.loads((folder / "analytics.json").read_text()).get("exports", [])
+    files = ", ".join(str(folder / name) for name in ("report.html", "analytics.json",
+                                                       *exports))
     typer.echo(f"wrote {files}")
 
 

@@ -49,14 +49,15 @@ def run_main(cfg: RunConfig, console: Console | None = None) -> Path:
     """Run the main job; return the output folder."""
     console = console or Console(stderr=True)
     out = Path(cfg.out) if cfg.out else default_out_dir()
-    # a folder this run creates is removed again if the run fails before writing a file
-    with output_folder(out):
-        _run_into(out, cfg, console)
+    # written into a staging folder that becomes ``out`` whole when the run succeeds
+    with output_folder(out, inputs=(cfg.input, cfg.mapping)) as staging:
+        _run_into(staging, cfg, console, shown=out)
     return out
 
 
-def _run_into(out: Path, cfg: RunConfig, console: Console) -> None:
-    """The main job's steps, writing into the existing folder ``out``."""
+def _run_into(out: Path, cfg: RunConfig, console: Console, shown: Path) -> None:
+    """The main job's steps, writing into the existing folder ``out``, which becomes
+    ``shown`` (named in the messages) when the job has succeeded."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     started = time.perf_counter()
@@ -79,7 +80,7 @@ def _run_into(out: Path, cfg: RunConfig, console: Console) -> None:
         done(step, f"{len(analysis.findings)} findings")
         step = progress.add_task("report", total=1, info="")
         _write_outputs(out, cfg, data, results, analysis, time.perf_counter() - started)
-        done(step, str(out / "report.html"))
+        done(step, str(shown / "report.html"))
 
 
 def _data_info(data: PreparedData) -> str:

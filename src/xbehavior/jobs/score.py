@@ -84,7 +84,7 @@ def score_customers(
     kept + dropped by reason); returns the scores with that record in ``attrs["data_quality"]`` and
     the model's decision threshold (chosen on validation) in ``attrs["threshold"]``.
     """
-    _check_out(Path(out), input)
+    _check_out(Path(out), input, Path(run_dir))
     spec_path = Path(run_dir) / "models" / FEATURES_FILE
     spec = _read_spec(spec_path)
     model_dir = Path(run_dir) / "models" / model
@@ -127,11 +127,18 @@ def score_customers(
     return scores
 
 
-def _check_out(out: Path, input: Path | None) -> None:
-    """Refuse an ``out`` that is a folder, or that (or the quality file beside it) is the input:
-    inputs are never overwritten."""
+def _check_out(out: Path, input: Path | None, run_dir: Path) -> None:
+    """Refuse an ``out`` that is a folder, not a .parquet name, inside the run folder (whose
+    models and metrics it would replace), or that (or the quality file beside it) is the
+    input: inputs are never overwritten."""
     if out.is_dir():
         raise DataError(f"--out {out} is a folder; give a file name, e.g. {out / 'scores.parquet'}")
+    if out.suffix.lower() != ".parquet":
+        raise DataError(f"--out {out}: the scores are written as Parquet; give a name ending "
+                        f"in .parquet (e.g. {out.with_suffix('.parquet').name})")
+    if out.absolute().is_relative_to(run_dir.absolute()):
+        raise DataError(f"--out {out} is inside the run folder {run_dir}, whose files it could "
+                        "replace; write the scores outside it")
     if input is not None:
         for target in (out, quality_path(out)):
             if target.resolve() == Path(input).resolve():
