@@ -101,6 +101,9 @@ def output_folder(folder: Path, option: str = "--out",
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial",
                                     dir=folder.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700; a made folder gets the umask's
     try:
         yield staging
         (staging / MARKER).write_text("written by xbehavior; a new run may replace this "

@@ -149,8 +149,9 @@ def segment(
 @app.command()
 def score(
     run_dir: Annotated[Path, typer.Argument(help="folder written by 'xbehavior run'")],
-    model: Annotated[str, typer.Option(
-        help="saved model to apply: a sequence model, lightgbm or logreg")] = "xlstm_paper",
+    model: Annotated[str | None, typer.Option(
+        help="saved model to apply: a sequence model, lightgbm or logreg (default: the "
+        "run's best on validation, the model behind audience.csv)")] = None,
     input: Annotated[Path | None, typer.Option(
         "--input", help="log to score, in the run dataset's layout (default: bundled)")] = None,
     as_of: Annotated[str | None, typer.Option(
@@ -159,10 +160,11 @@ def score(
     out: Annotated[Path, typer.Option(help="output Parquet file")] = Path("scores.parquet"),
 ) -> None:
     """Apply a saved model to a log: purchase probability per customer, as of a date."""
-    from xbehavior.jobs.score import quality_line, quality_path, score_customers
+    from xbehavior.jobs.score import best_model, quality_line, quality_path, score_customers
 
     try:
         when = parse_as_of(as_of) if as_of else None
+        model = model or best_model(run_dir)
         scores = score_customers(run_dir, model, out, input, when)
     except XBehaviorError as err:
         fail(err)

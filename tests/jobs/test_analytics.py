@@ -355,6 +355,9 @@ def test_rees46_cart_abandoner_export_matches_raw(runs):
                                     "cart_value", "user_id", "country", "device",
                                     "propensity"]
     assert listed["propensity"].is_monotonic_decreasing and listed["propensity"].notna().all()
+    # lightgbm on this small log gave every listed cart one score: the list must rank them
+    assert listed["propensity"].nunique() > 1
+    assert model["distinct_propensities"] == listed["propensity"].nunique()
     assert set(listed["split"]) <= {"val", "test"}
     # expected: raw sessions whose last cart has no purchase at or after it, starting at or
     # after the time-split cut-off t1 = start of the (train_sessions + 1)-th session (sessions

@@ -67,6 +67,8 @@ def test_metrics_on_the_same_test_set_and_above_chance(run_dir: Path) -> None:
         assert test[name]["roc_auc"] > 0.55, (name, test[name]["roc_auc"])
         assert test[name]["pr_auc"] > test[name]["base_rate"]
         assert test[name]["calibration"]["a"] > 0  # Platt-fitted on validation
+    fitted = [name for name in test if name != "base_rate"]
+    assert metrics["best_model"] == max(fitted, key=lambda n: test[n]["val_roc_auc"])
     assert test["base_rate"]["calibration"] == {"a": 1.0, "b": 0.0}  # a probability already
     # calibrated on validation: the audience's probabilities add up to about the buyers
     # validation's base rate implies (a class-weighted raw score overstates them)
@@ -114,6 +116,10 @@ def test_scores_and_audience(run_dir: Path) -> None:
     audience = pd.read_csv(run_dir / "audience.csv")
     assert len(audience) == len(scores)
     assert audience["score_decile"].between(1, 10).all()
+    # each row says what its probability is as of, and from which model
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert audience["model"].eq(metrics["best_model"]).all()
+    assert audience["as_of"].eq(metrics["cutoffs"]["test"][:10]).all()
 
 
 def test_missing_file_is_one_line_error(tmp_path: Path) -> None:

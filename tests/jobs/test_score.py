@@ -160,11 +160,24 @@ def test_unexpected_errors_are_one_line_exit_3(monkeypatch, capsys, trained, tmp
     monkeypatch.setattr(score_job, "score_customers", boom)
     monkeypatch.delenv("XBEHAVIOR_DEBUG", raising=False)
     with pytest.raises(SystemExit) as ended:
-        app(["score", str(run), "--out", str(tmp_path / "s.parquet")])
+        app(["score", str(run), "--model", "logreg", "--out", str(tmp_path / "s.parquet")])
     assert ended.value.code == 3
     err = capsys.readouterr().err.strip()
     assert err == ("internal error: KeyError: 'oops' — please report it; set XBEHAVIOR_DEBUG=1 "
                    "for the traceback")
     monkeypatch.setenv("XBEHAVIOR_DEBUG", "1")
     with pytest.raises(KeyError):
-        app(["score", str(run), "--out", str(tmp_path / "s.parquet")])
+        app(["score", str(run), "--model", "logreg", "--out", str(tmp_path / "s.parquet")])
+
+
+def test_the_default_model_is_the_runs_best(tmp_path) -> None:
+    from xbehavior.errors import DataError
+    from xbehavior.jobs.score import best_model
+
+    (tmp_path / "metrics.json").write_text('{"best_model": "logreg"}')
+    assert best_model(tmp_path) == "logreg"
+    (tmp_path / "metrics.json").unlink()
+    with pytest.raises(DataError, match=r"metrics\.json: not found, so the run's best model is "
+                                         r"unknown; give the folder of an 'xbehavior run' or "
+                                         r"name a model with --model"):
+        best_model(tmp_path)

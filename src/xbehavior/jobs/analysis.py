@@ -7,6 +7,7 @@ it, features from history only, outcome = purchase within the horizon after it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,10 +113,15 @@ def _first_full_month(engine: Engine) -> pd.Timestamp:
 
 
 def analyse(
-    engine: Engine, data: PreparedData, results: list[ModelResult], cfg: RunConfig
+    engine: Engine, data: PreparedData, results: list[ModelResult], cfg: RunConfig,
+    on_segmented: Callable[[SegmentationResult], None] | None = None,
 ) -> Analysis:
+    """Segments, then rates, gains, targeting, findings and importance, for the test
+    customers; ``on_segmented`` is called between the two (the main job's progress line)."""
     users = test_users(data, results)
     segmentation, monthly = segment(engine, data, users, results, cfg)
+    if on_segmented is not None:
+        on_segmented(segmentation)
     main_algo = _main_segmentation(segmentation)
     clusters = segmentation.labels[main_algo].reindex(users["user_id"]).to_numpy()
     users["segment"] = describe_clusters(users, pd.Series(clusters, index=users.index),

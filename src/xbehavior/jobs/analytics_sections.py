@@ -478,14 +478,24 @@ def _abandoner_propensity(d: AnalyticsData) -> Result:
     fits = {name: fit_tabular(name, X[tr], y[tr], X[va], y[va], seed=d.seed)
             for name in PROPENSITY_MODELS}
     val_auc = {name: roc_auc_score(y[va], m.predict_proba(X[va])) for name, m in fits.items()}
-    best = max(PROPENSITY_MODELS, key=lambda name: val_auc[name])  # ties: first listed
-    score = pd.Series(fits[best].predict_proba(X), index=feats["session_id"])
-    later = feats.loc[~tr, "session_id"]
-    listed = cart_abandoners(d.events[d.events["session_id"].isin(later)], score)
+    scores = {name: pd.Series(m.predict_proba(X), index=feats["session_id"])
+              for name, m in fits.items()}
+    later = d.events[d.events["session_id"].isin(feats.loc[~tr, "session_id"])]
+    listed_ids = cart_abandoners(later, scores[PROPENSITY_MODELS[0]])["session_id"]
+    # a model that gives every listed cart one score ranks nothing (a few trees fitted on a
+    # small log can), so it is passed over for one that separates them, if there is one
+    separates = [n for n in PROPENSITY_MODELS if scores[n].reindex(listed_ids).nunique() > 1]
+    best = max(separates or PROPENSITY_MODELS, key=lambda n: val_auc[n])  # ties: first listed
+    passed_over = [n for n in PROPENSITY_MODELS
+                   if n not in separates and val_auc[n] > val_auc[best]]
+    score = scores[best]
+    listed = cart_abandoners(later, score)
     listed.insert(1, "split", listed["session_id"].map(dict(zip(feats["session_id"], split,
                                                                 strict=True))))
     model = pd.DataFrame([{
-        "model": best, "chosen_on": "validation ROC-AUC",
+        "model": best, "chosen_on": "validation ROC-AUC" + (
+            f" ({', '.join(passed_over)} scored every listed cart alike)" if passed_over else ""),
+        "distinct_propensities": int(listed["propensity"].nunique()),
         **{f"val_roc_auc_{n}": val_auc[n] for n in PROPENSITY_MODELS},
         "test_roc_auc": roc_auc_score(y[te], score[feats.loc[te, "session_id"]]),
         "test_sessions": int(te.sum()), "test_buyers": int(y[te].sum()),

@@ -36,9 +36,11 @@ from xbehavior.jobs.modelling import (
     test_summary,
     train_sequence_models,
     train_tabular_models,
+    validation_roc_auc,
 )
 from xbehavior.jobs.report_sections import build_report
 from xbehavior.models.train import EpochLog
+from xbehavior.segments.segment import SegmentationResult
 
 
 def default_out_dir() -> Path:
@@ -75,9 +77,14 @@ def _run_into(out: Path, cfg: RunConfig, console: Console, shown: Path) -> None:
         results = train_tabular_models(data, cfg, out / "models")
         done(step, _best_info(results, data))
         results += train_sequence_models(data, cfg, out / "models", _epoch_bars(progress, done))
-        step = progress.add_task("segments + insights", total=1, info="")
-        analysis = analyse(engine, data, results, cfg)
-        done(step, f"{len(analysis.findings)} findings")
+        steps = [progress.add_task("segments", total=1, info="")]
+
+        def segmented(segmentation: SegmentationResult) -> None:
+            done(steps[-1], f"{len(segmentation.metrics)} clusterings, 6 months each")
+            steps.append(progress.add_task("insights + importance", total=1, info=""))
+
+        analysis = analyse(engine, data, results, cfg, on_segmented=segmented)
+        done(steps[-1], f"{len(analysis.findings)} findings")
         step = progress.add_task("report", total=1, info="")
         _write_outputs(out, cfg, data, results, analysis, time.perf_counter() - started)
         done(step, str(shown / "report.html"))
@@ -138,7 +145,9 @@ def _write_outputs(
 
 
 def audience(analysis: Analysis) -> pd.DataFrame:
-    """A file a marketing tool can import: one row per customer, with a suggested action."""
+    """A file a marketing tool can import: one row per test customer, with a suggested action,
+    the date the probability is as of (the test cut-off, whose outcomes the report checks)
+    and the model behind it."""
     users = analysis.users
     frame = pd.DataFrame({
         "user_id": users["user_id"].astype(str),
@@ -146,6 +155,8 @@ def audience(analysis: Analysis) -> pd.DataFrame:
         "segment": users["segment"],
         "purchase_probability": users["score"].round(4),
         "score_decile": decile(users["score"]),
+        "as_of": pd.to_datetime(users["cutoff"]).dt.strftime("%Y-%m-%d"),
+        "model": analysis.best_model,
     })
     frame["suggested_action"] = frame["score_decile"].map(_action)
     return frame.sort_values("purchase_probability", ascending=False, kind="mergesort")
@@ -164,6 +175,7 @@ def _metrics_json(
     seconds: float,
 ) -> dict[str, object]:
     split_sizes = data.examples.groupby("split")["label"].agg(["size", "mean"])
+    y_val = data.examples.loc[data.split("val"), "label"].to_numpy()
     return {
         "xbehavior_version": __version__,
         "dataset": cfg.dataset,
@@ -182,6 +194,8 @@ def _metrics_json(
         },
         "test_metrics": {r.name: r.metrics | {
             "train_seconds": r.train_seconds, "epochs": r.epochs,
+            # what best_model was chosen on (validation, never test)
+            "val_roc_auc": validation_roc_auc(r, y_val),
             # Platt (a, b) fitted on validation; identity (1, 0): not calibrated
             "calibration": r.fitted.calibration.to_dict()} for r in results},
         "best_model": analysis.best_model,

@@ -103,18 +103,20 @@ def test_summary(result: ModelResult) -> str:
             f"(base rate {m['base_rate']:.3f})")
 
 
+def validation_roc_auc(result: ModelResult, y_val: np.ndarray) -> float:
+    """The model's ROC-AUC on the validation split (0 if validation has one class)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y_val, result.val_proba)) if len(np.unique(y_val)) == 2 else 0.0
+
+
 def best_on_validation(results: list[ModelResult], y_val: np.ndarray) -> ModelResult:
     """The scoring model: highest validation ROC-AUC among the fitted models (base_rate
     excluded). Chosen on validation, not test, so the test figures of the chosen model
     (gains, targeting) are not flattered by the choice."""
-    from sklearn.metrics import roc_auc_score
-
-    def val_auc(r: ModelResult) -> float:
-        return roc_auc_score(y_val, r.val_proba) if len(np.unique(y_val)) == 2 else 0.0
-
     candidates = [r for r in results if r.kind in ("tabular", "sequence")
                   and r.name != "base_rate"]
-    return max(candidates, key=val_auc)
+    return max(candidates, key=lambda r: validation_roc_auc(r, y_val))
 
 
 def metrics_table(results: list[ModelResult]) -> pd.DataFrame:

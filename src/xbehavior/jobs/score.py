@@ -73,6 +73,19 @@ def save_feature_spec(model_dir: Path, vocabulary: FeatureVocabulary, max_len: i
     write_text(model_dir / FEATURES_FILE, json.dumps(spec, indent=2))
 
 
+def best_model(run_dir: Path) -> str:
+    """The run's scoring model: ``best_model`` of its metrics.json (best validation ROC-AUC,
+    the model behind audience.csv)."""
+    path = Path(run_dir) / "metrics.json"
+    if not path.is_file():
+        raise DataError(f"{path}: not found, so the run's best model is unknown; give the "
+                        "folder of an 'xbehavior run' or name a model with --model")
+    name = read_json_object(path).get("best_model")
+    if not isinstance(name, str) or not name:
+        raise DataError(f"{path}: holds no best_model; name a model with --model")
+    return name
+
+
 def score_customers(
     run_dir: Path, model: str, out: Path, input: Path | None = None,
     as_of: pd.Timestamp | None = None,
