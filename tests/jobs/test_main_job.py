@@ -67,6 +67,11 @@ def test_metrics_on_the_same_test_set_and_above_chance(run_dir: Path) -> None:
         assert test[name]["roc_auc"] > 0.55, (name, test[name]["roc_auc"])
         assert test[name]["pr_auc"] > test[name]["base_rate"]
         assert test[name]["calibration"]["a"] > 0  # Platt-fitted on validation
+    # the report's tables are in metrics.json too, as numbers
+    for key in ("gains", "targeting", "ab_plan", "segment_profiles", "order_returns_by_country"):
+        assert metrics[key], key
+    assert {"segment", "country"} <= set(metrics["repurchase_rates"])
+    assert [f["text"] for f in metrics["findings_detail"]] == metrics["findings"]
     fitted = [name for name in test if name != "base_rate"]
     assert metrics["best_model"] == max(fitted, key=lambda n: test[n]["val_roc_auc"])
     assert test["base_rate"]["calibration"] == {"a": 1.0, "b": 0.0}  # a probability already

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -201,7 +202,18 @@ def _metrics_json(
         "best_model": analysis.best_model,
         "clustering": analysis.segmentation.metrics.to_dict(orient="records"),
         "clustering_monthly": analysis.monthly.to_dict(orient="records"),
+        "segment_profiles": analysis.segmentation.profiles.to_dict(orient="records"),
+        "paper_segment_table": analysis.segmentation.paper_table.to_dict(orient="records"),
         "findings": [f.text for f in analysis.findings],
+        # each finding's numbers and the table rows they come from
+        "findings_detail": [asdict(f) for f in analysis.findings],
+        # the report's targeting tables, on the test customers
+        "repurchase_rates": {key: table.to_dict(orient="records")
+                             for key, table in analysis.rates.items()},
+        "order_returns_by_country": analysis.order_returns.to_dict(orient="records"),
+        "gains": analysis.gains.to_dict(orient="records"),
+        "targeting": analysis.targeting.to_dict(orient="records"),
+        "ab_plan": analysis.ab_plan.to_dict(orient="records"),
         "importance": {
             "table": analysis.importance.table.to_dict(orient="records"),
             "lstm_vs_xlstm_paper": analysis.importance.comparison.to_dict(orient="records"),
