@@ -76,6 +76,10 @@ def test_segment_rees46_on_user_features(tmp_path: Path) -> None:
     buyers = raw.loc[raw["event_type"] == "purchase", "user_id"].nunique()
     kmeans = pd.read_csv(out / "segment_profiles.csv").query("algorithm == 'kmeans'")
     assert kmeans["n_with_outcome"].sum() == 4_501 and kmeans["n_converted"].sum() == buyers
+    # clustered on browsing, not on purchases: no segment is all buyers or all non-buyers
+    # (on purchase features k-means split 193 buyers, conversion 1.0, from the rest)
+    share = kmeans["n_converted"] / kmeans["n_with_outcome"]
+    assert share.between(0, 1, inclusive="neither").all(), share.tolist()
     assert pd.read_csv(out / "segment_monthly.csv").empty
     assert "user_features" in (out / "segments.html").read_text()
     # SOURCE.md: 17,424 events, 5 exact duplicates

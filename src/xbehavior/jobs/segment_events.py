@@ -28,23 +28,32 @@ NO_USERS = {
     "olist": "is a lead table (one row per marketing lead, no purchases)",
 }
 
+#: user_features that count or derive from purchases: clustering on them would split buyers
+#: from non-buyers and then report that split back as the segments' conversion
+OUTCOME_FEATURES = ("n_purchases", "monetary", "coupon_share", "cart_to_purchase",
+                    "browse_without_buying")
+
 #: the report's sentence on how these users are described
 EVENT_LOG_DESCRIBED = (
-    "Users described by their behaviour over the whole log (features.user_features: recency, "
-    "sessions, purchases, monetary, visits per active day, hour-band and weekend shares, "
-    "category interest, cart-to-purchase, browsing without buying; unavailable and duplicate "
-    "columns dropped); 'converted' = bought within the log window. No month-by-month run: "
-    "the monthly features are order-based.")
+    "Users described by their browsing behaviour over the whole log (features.user_features: "
+    "recency, events, sessions, visits per active day, hour-band and weekend shares, "
+    "category interest; unavailable and duplicate columns dropped). Features that count "
+    "purchases (purchases, monetary, coupon share, cart-to-purchase, browsing without buying) "
+    "are left out, so the segments' conversion ('converted' = bought within the log window) "
+    "is an outcome of the segments, not what defines them. No month-by-month run: the "
+    "monthly features are order-based.")
 
 
 def behaviour_matrix(features: pd.DataFrame) -> pd.DataFrame:
     """Numeric user_features indexed by user_id, for clustering.
 
-    Dropped: unavailable features (NULL for everyone) and columns identical to an earlier
-    one (on a one-day log sessions / active day = sessions), which would count twice.
+    Dropped: ``OUTCOME_FEATURES``, unavailable features (NULL for everyone) and columns
+    identical to an earlier one (on a one-day log sessions / active day = sessions), which
+    would count twice.
     """
     numeric = features.set_index("user_id").select_dtypes(include="number")
-    numeric = numeric.drop(columns=list(features.attrs.get("unavailable", {})), errors="ignore")
+    dropped = [*OUTCOME_FEATURES, *features.attrs.get("unavailable", {})]
+    numeric = numeric.drop(columns=dropped, errors="ignore")
     return numeric.loc[:, ~numeric.T.duplicated().to_numpy()]
 
 
