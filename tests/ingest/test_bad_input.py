@@ -359,6 +359,17 @@ def test_empty_file_is_empty_input(engine, write_csv, text, what):
         "data row")
 
 
+@pytest.mark.parametrize(("text", "what"), [
+    (b"", "the file decompresses to nothing"), (b"\n\n", "the file holds only blank lines")])
+def test_empty_gzip_is_empty_input(engine, tmp_path, text, what):
+    # its compressed bytes are not 0: it was read as a one-column file named 'column0'
+    path = tmp_path / "log.csv.gz"
+    path.write_bytes(gzip.compress(text))
+    assert _error(engine, path) == (
+        f"[IN002 empty_input] {path}: {what}; fix: give a file with a header and at least one "
+        "data row")
+
+
 def test_encoding_outside_duckdbs_is_named(engine, write_csv):
     path = write_csv(HEADER + GOOD)
     result = _cli("file", str(path), "--mapping", "/dev/null", "--encoding", "cp1252")

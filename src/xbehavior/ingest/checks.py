@@ -118,10 +118,24 @@ def check_file(path: Path) -> None:
                                     "check that this user may read it") from None
     if path.stat().st_size == 0:
         raise EMPTY_INPUT.fail(path, "the file is empty (0 bytes)")
-    if path.stat().st_size <= _SMALL and not path.name.lower().endswith((".gz", ".parquet", ".pq")):
-        text = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
-        if not text.strip():
-            raise EMPTY_INPUT.fail(path, "the file holds only blank lines")
+    name = path.name.lower()
+    if path.stat().st_size <= _SMALL and not name.endswith((".parquet", ".pq", ".parquet.gz")):
+        text = _head(path, gzipped=name.endswith(".gz"))
+        if text is not None and not text.removeprefix(b"\xef\xbb\xbf").strip():  # BOM
+            what = "decompresses to nothing" if not text else "holds only blank lines"
+            raise EMPTY_INPUT.fail(path, f"the file {what}")
+
+
+def _head(path: Path, gzipped: bool) -> bytes | None:
+    """A small file's bytes, decompressed if ``gzipped``; None if that fails (the reader
+    reports a broken gzip file)."""
+    if not gzipped:
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as fh:
+            return fh.read(_SMALL)
+    except (OSError, EOFError):
+        return None
 
 
 def read_error(path: Path, err: Exception) -> DataError:
