@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,22 @@ def test_scores_and_audience(run_dir: Path) -> None:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert audience["model"].eq(metrics["best_model"]).all()
     assert audience["as_of"].eq(metrics["cutoffs"]["test"][:10]).all()
+
+
+def test_a_stray_late_order_date_is_named(retail_slice: Path, tmp_path: Path) -> None:
+    # one line with a mistyped year moves every cut-off past the real orders
+    frame = pd.read_parquet(retail_slice)
+    bought = frame[frame["CustomerID"].notna() & (frame["Quantity"] > 0)]
+    stray = bought.iloc[[0]].assign(InvoiceDate="2012-09-01 10:00:00", InvoiceNo="999999")
+    path = tmp_path / "typo.parquet"
+    pd.concat([frame, stray]).to_parquet(path, index=False)
+    result = runner.invoke(app, ["run", "--input", str(path), "--out", str(tmp_path / "o"),
+                                 "--max-epochs", "1", "--models", "rnn"])
+    assert result.exit_code == 2, result.output
+    assert re.search(r"or check the last order date: the cut-offs count back from 2012-09-01 "
+                     r"\(1 order\), \d+ days after the one before it, so a mistyped date would "
+                     r"place them after the real orders$", result.output.strip())
+    assert not (tmp_path / "o").exists()
 
 
 def test_missing_file_is_one_line_error(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
             raise DataError(
                 f"{quality.source}: the {split} split has {len(rows)} examples "
                 f"({rows['user_id'].nunique()} customers) and only one outcome; the log is "
-                "too small or too short for this horizon (lower --horizon-days)"
+                f"too small or too short for this horizon (lower --horizon-days){_last(engine)}"
             )
     sequences = build_sequences(engine, examples, cfg.max_len, cfg.top_countries)
     tabular = pd.concat(
@@ -81,6 +81,22 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
     )
     return PreparedData(quality, mapping, plan, examples.reset_index(drop=True), sequences,
                         tabular)
+
+
+def _last(engine: Engine) -> str:
+    """For the one-outcome message: the cut-offs are counted back from the last order, so a
+    stray late date (a mistyped year) empties the test window; name the last orders' days."""
+    days = engine.sql("SELECT ts::DATE AS d, count(*) AS n FROM orders GROUP BY d "
+                      "ORDER BY d DESC LIMIT 2")
+    if len(days) < 2:
+        return ""
+    (last, n_last), (before, _) = days.itertuples(index=False)
+    gap = (pd.Timestamp(last) - pd.Timestamp(before)).days
+    if gap < 30:
+        return ""
+    return (f"; or check the last order date: the cut-offs count back from {last:%Y-%m-%d} "
+            f"({n_last} order{'s' if n_last > 1 else ''}), {gap} days after the one before "
+            "it, so a mistyped date would place them after the real orders")
 
 
 def ingest_for(engine: Engine, dataset: str, input: Path | None,
