@@ -23,14 +23,18 @@ def atomic_path(target: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        # mkstemp creates 0600; give the output the permissions a normal file would get
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, _as_made(0o666))  # mkstemp creates 0600
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _as_made(mode: int) -> int:
+    """``mode`` less the process umask: the permissions a plain open() or mkdir() gives."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
 
 
 def write_text(target: Path, text: str) -> None:
@@ -101,9 +105,7 @@ def output_folder(folder: Path, option: str = "--out",
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial",
                                     dir=folder.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700; a made folder gets the umask's
+    os.chmod(staging, _as_made(0o777))  # mkdtemp makes 0700
     try:
         yield staging
         (staging / MARKER).write_text("written by xbehavior; a new run may replace this "

@@ -126,7 +126,7 @@ def analyse(
     clusters = segmentation.labels[main_algo].reindex(users["user_id"]).to_numpy()
     users["segment"] = describe_clusters(users, pd.Series(clusters, index=users.index),
                                          main_algo)
-    best = best_on_validation(results, data.examples.loc[data.split("val"), "label"].to_numpy())
+    best = best_on_validation(results, data.labels("val"))
     users["score"] = users[f"score_{best.name}"]
     users["converted"] = users["label"].astype(bool)
     users = add_bands(users, segmentation)

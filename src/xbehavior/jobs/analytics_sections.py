@@ -481,7 +481,7 @@ def _abandoner_propensity(d: AnalyticsData) -> Result:
     scores = {name: pd.Series(m.predict_proba(X), index=feats["session_id"])
               for name, m in fits.items()}
     later = d.events[d.events["session_id"].isin(feats.loc[~tr, "session_id"])]
-    listed_ids = cart_abandoners(later, scores[PROPENSITY_MODELS[0]])["session_id"]
+    listed_ids = cart_abandoners(later)["session_id"]  # which carts does not depend on a score
     # a model that gives every listed cart one score ranks nothing (a few trees fitted on a
     # small log can), so it is passed over for one that separates them, if there is one
     separates = [n for n in PROPENSITY_MODELS if scores[n].reindex(listed_ids).nunique() > 1]

@@ -41,6 +41,10 @@ class PreparedData:
     def split(self, name: str) -> np.ndarray:
         return (self.examples["split"] == name).to_numpy()
 
+    def labels(self, name: str) -> np.ndarray:
+        """The 0/1 outcomes of split ``name``'s examples, in example order."""
+        return self.examples.loc[self.split(name), "label"].to_numpy()
+
 
 def horizon_for(cfg: RunConfig) -> int:
     return cfg.horizon_days or REPURCHASE_DATASETS[cfg.dataset]
@@ -69,7 +73,8 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
             raise DataError(
                 f"{quality.source}: the {split} split has {len(rows)} examples "
                 f"({rows['user_id'].nunique()} customers) and only one outcome; the log is "
-                f"too small or too short for this horizon (lower --horizon-days){_last(engine)}"
+                "too small or too short for this horizon (lower --horizon-days)"
+                + _stray_last_order_hint(engine)
             )
     sequences = build_sequences(engine, examples, cfg.max_len, cfg.top_countries)
     tabular = pd.concat(
@@ -83,7 +88,7 @@ def prepare(engine: Engine, cfg: RunConfig) -> PreparedData:
                         tabular)
 
 
-def _last(engine: Engine) -> str:
+def _stray_last_order_hint(engine: Engine) -> str:
     """For the one-outcome message: the cut-offs are counted back from the last order, so a
     stray late date (a mistyped year) empties the test window; name the last orders' days."""
     days = engine.sql("SELECT ts::DATE AS d, count(*) AS n FROM orders GROUP BY d "

@@ -97,7 +97,7 @@ def _data_info(data: PreparedData) -> str:
 
 
 def _best_info(results: list[ModelResult], data: PreparedData) -> str:
-    best = best_on_validation(results, data.examples.loc[data.split("val"), "label"].to_numpy())
+    best = best_on_validation(results, data.labels("val"))
     return f"best on validation {best.name}: {test_summary(best)}"
 
 
@@ -176,7 +176,7 @@ def _metrics_json(
     seconds: float,
 ) -> dict[str, object]:
     split_sizes = data.examples.groupby("split")["label"].agg(["size", "mean"])
-    y_val = data.examples.loc[data.split("val"), "label"].to_numpy()
+    y_val = data.labels("val")
     return {
         "xbehavior_version": __version__,
         "dataset": cfg.dataset,

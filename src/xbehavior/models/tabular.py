@@ -113,8 +113,8 @@ def fit_tabular(name: str, X_train: pd.DataFrame, y_train, X_val: pd.DataFrame, 
     else:
         raise ConfigError(f"unknown tabular model {name!r}; choose one of {TABULAR_MODELS}")
     tm = TrainedTabularModel(name, est, cols)
-    if name != "base_rate":  # the training class share is a probability already
-        tm.calibration = PlattScaling.fit(y_val, tm.raw_score(X_val[cols]))
+    # base_rate's constant score (a probability already) is left as it is by fit()
+    tm.calibration = PlattScaling.fit(y_val, tm.raw_score(X_val[cols]))
     tm.threshold_ = best_f1_threshold(y_val, tm.predict_proba(X_val))
     return tm
 
